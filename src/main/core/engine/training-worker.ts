@@ -1,0 +1,2 @@
+// Placeholder: the training worker is being written in this change.
+export {};

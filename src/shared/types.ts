@@ -1,0 +1,153 @@
+// Domain types shared by the core, every host and the renderer. Plain data only: these values
+// cross thread and process boundaries (worker_threads, IPC, WebSocket, JSON lines).
+
+export type ModelKind = 'dcgan' | 'gan' | 'cgan' | 'cdcgan';
+export const MODEL_KINDS: readonly ModelKind[] = ['dcgan', 'gan', 'cgan', 'cdcgan'] as const;
+export type ImageSize = 28 | 32 | 64;
+export const IMAGE_SIZES: readonly ImageSize[] = [28, 32, 64] as const;
+export type Channels = 1 | 3;
+
+/** Everything a model builder needs; a model is a pure function of this. */
+export interface ModelConfig {
+  kind: ModelKind;
+  size: ImageSize;
+  channels: Channels;
+  /** Latent (z) dimension. */
+  latent: number;
+  /** Number of classes for conditional models (cgan, cdcgan); 0 for unconditional ones. */
+  numClasses: number;
+}
+
+export interface TrainConfig {
+  model: ModelConfig;
+  /** What the user passed as --data (a path or a dataset name). */
+  data: string;
+  /** Total epochs; a run ends after epochs * stepsPerEpoch generator steps unless `steps` is set. */
+  epochs: number;
+  /** If set, total generator steps (overrides epochs). */
+  steps: number | null;
+  batch: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  /** Discriminator updates per generator update (Goodfellow et al., Algorithm 1). */
+  k: number;
+  seed: number;
+  name: string;
+}
+
+export const TRAIN_DEFAULTS = {
+  batch: 128,
+  lr: 2e-4,
+  beta1: 0.5,
+  beta2: 0.999,
+  k: 1,
+  latent: 100,
+  epochs: 5,
+  seed: 1,
+} as const;
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  /** The tfjs backend now active. */
+  name: BackendName;
+  /** One line for users: which backend runs, and why the better ones were passed over. */
+  reason: string;
+  /** For each better backend that was not used, why (e.g. the package is not installed). */
+  skipped: { name: BackendName; reason: string }[];
+  /** Extra facts about the active backend (SIMD, threads). */
+  details: Record<string, string | number | boolean>;
+}
+
+export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'diverged' | 'interrupted';
+export const RESUMABLE_STATUSES: readonly RunStatus[] = ['stopped', 'interrupted', 'completed'] as const;
+
+export interface RunRecord {
+  id: number;
+  name: string;
+  status: RunStatus;
+  config: TrainConfig;
+  /** Backend name, or null before the worker reported it. */
+  backend: string | null;
+  backendReason: string | null;
+  datasetId: number | null;
+  /** Generator steps done (the last recorded step). */
+  step: number;
+  /** Epochs completed. */
+  epoch: number;
+  /** ISO timestamps. */
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  /** Process that owns the run while it is `running`. */
+  pid: number | null;
+}
+
+/** One generator step (after its k discriminator steps). D scores are mean sigmoid outputs. */
+export interface StepMetrics {
+  step: number;
+  epoch: number;
+  lossD: number;
+  lossG: number;
+  dReal: number;
+  dFake: number;
+}
+
+export interface EpochSummary {
+  /** 1-based number of the epoch just completed. */
+  epoch: number;
+  step: number;
+  seconds: number;
+  imagesPerSec: number;
+}
+
+export interface GridRecord {
+  runId: number;
+  /** 0 = before training, n = after epoch n. */
+  epoch: number;
+  step: number;
+  path: string;
+}
+
+export interface CheckpointRecord {
+  runId: number;
+  step: number;
+  epoch: number;
+  path: string;
+  createdAt: string;
+}
+
+/** A training set in memory: uint8 pixels in NHWC order, already at the model's size. */
+export interface ImageDataset {
+  count: number;
+  height: number;
+  width: number;
+  channels: Channels;
+  /** count * height * width * channels bytes, 0..255. */
+  pixels: Uint8Array;
+  /** One class index per image, or null when unlabelled. */
+  labels: Int32Array | null;
+  /** Class names by index ([] when unlabelled). */
+  classNames: string[];
+  /** Human-readable origin (path and format). */
+  source: string;
+}
+
+export interface SkippedFile {
+  path: string;
+  reason: string;
+}
+
+export interface DatasetRecord {
+  id: number;
+  name: string;
+  sourcePath: string;
+  format: 'idx' | 'folder' | 'cifar10';
+  size: number;
+  channels: Channels;
+  count: number;
+  classNames: string[];
+  createdAt: string;
+}
