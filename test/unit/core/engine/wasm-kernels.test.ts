@@ -1,0 +1,272 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  registerWasmTrainingKernels,
+  timeConvKernels,
+  wasmTrainingKernelsRegistered,
+} from '../../../../src/main/core/engine/wasm-kernels';
+
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+/** Deterministic values in [-1, 1). */
+function values(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = (s / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Runs `compute` on one backend; returns copies of its outputs. */
+async function runOn(backend: 'cpu' | 'wasm', compute: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const outs = tf.tidy(compute);
+  const data = outs.map((t) => t.dataSync() as Float32Array).map((a) => Float32Array.from(a));
+  tf.dispose(outs);
+  return data;
+}
+
+interface Check {
+  name: string;
+  /** Names of the outputs `compute` returns. */
+  outputs: string[];
+  compute: () => tf.Tensor[];
+}
+
+/** Same computation on cpu and wasm; logs and asserts the max abs error of every output. */
+async function compare({ name, outputs, compute }: Check): Promise<void> {
+  const ref = await runOn('cpu', compute);
+  const got = await runOn('wasm', compute);
+  const parts: string[] = [];
+  for (let o = 0; o < ref.length; o++) {
+    const a = ref[o];
+    const b = got[o];
+    expect(b.length, `${name} ${outputs[o]} length`).toBe(a.length);
+    let err = 0;
+    let scale = 0;
+    for (let i = 0; i < a.length; i++) {
+      const d = Math.abs(a[i] - b[i]);
+      if (!(d <= err)) err = Number.isNaN(d) ? Infinity : d;
+      scale = Math.max(scale, Math.abs(a[i]));
+    }
+    parts.push(`${outputs[o]} ${err.toExponential(2)} (max|v| ${scale.toFixed(2)})`);
+    expect(err, `${name}: ${outputs[o]} max abs error`).toBeLessThan(1e-4 * Math.max(1, scale));
+  }
+  console.log(`${name}: max|err| ${parts.join(', ')}`);
+}
+
+function convOutShape(xShape: Shape4, fShape: Shape4, strides: number | [number, number], pad: Pad,
+  rounding?: 'floor' | 'round' | 'ceil'): Shape4 {
+  return tf.backend_util.computeConv2DInfo(xShape, fShape, strides, 1, pad, rounding).outShape;
+}
+
+/**
+ * conv2d forward + tf.grads of sum(conv2d(x, w) * r) w.r.t. x (Conv2DBackpropInput) and w
+ * (Conv2DBackpropFilter), and conv2dTranspose of a tensor of the conv's output shape.
+ */
+function convCase(xShape: Shape4, k: number, cout: number, strides: number | [number, number], pad: Pad, seed: number): Check {
+  const fShape: Shape4 = [k, k, xShape[3], cout];
+  const yShape = convOutShape(xShape, fShape, strides, pad);
+  const xv = values(size(xShape), seed);
+  const wv = values(size(fShape), seed + 1);
+  const rv = values(size(yShape), seed + 2);
+  const label = `conv x[${xShape}] k${k} s${strides} pad ${JSON.stringify(pad)} -> [${yShape}]`;
+  return {
+    name: label,
+    outputs: ['y', 'dx', 'dw', 'convT'],
+    compute: () => {
+      const x = tf.tensor4d(xv, xShape);
+      const w = tf.tensor4d(wv, fShape);
+      const r = tf.tensor4d(rv, yShape);
+      const y = tf.conv2d(x, w, strides, pad);
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), r)))([x, w]);
+      const convT = tf.conv2dTranspose(r, w, xShape, strides, pad);
+      return [y, dx, dw, convT];
+    },
+  };
+}
+
+/**
+ * A transposed convolution (generator layer) from [n, h, w, cin] with a [k, k, cout, cin]
+ * filter, plus tf.grads of sum(conv2dTranspose(x, w) * r) w.r.t. x (Conv2D) and w
+ * (Conv2DBackpropFilter with the roles of x and dy swapped).
+ */
+function convTransposeCase(inShape: Shape4, outSpatial: number, k: number, cout: number, strides: number, pad: Pad, seed: number): Check {
+  const fShape: Shape4 = [k, k, cout, inShape[3]];
+  const outShape: Shape4 = [inShape[0], outSpatial, outSpatial, cout];
+  const check = convOutShape(outShape, fShape, strides, pad);
+  if (check[1] !== inShape[1] || check[2] !== inShape[2]) throw new Error(`bad transposed case ${inShape} -> ${outShape}`);
+  const xv = values(size(inShape), seed);
+  const wv = values(size(fShape), seed + 1);
+  const rv = values(size(outShape), seed + 2);
+  return {
+    name: `convT [${inShape}] -> [${outShape}] k${k} s${strides} ${JSON.stringify(pad)}`,
+    outputs: ['y', 'dx', 'dw'],
+    compute: () => {
+      const x = tf.tensor4d(xv, inShape);
+      const w = tf.tensor4d(wv, fShape);
+      const r = tf.tensor4d(rv, outShape);
+      const y = tf.conv2dTranspose(x, w, outShape, strides, pad);
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, outShape, strides, pad), r)))([x, w]);
+      return [y, dx, dw];
+    },
+  };
+}
+
+beforeAll(async () => {
+  registerWasmTrainingKernels();
+  registerWasmTrainingKernels(); // idempotent
+  expect(await tf.setBackend('wasm')).toBe(true);
+  expect(await tf.setBackend('cpu')).toBe(true);
+});
+
+describe('wasm training kernels', () => {
+  it('are registered for wasm, once', () => {
+    expect(wasmTrainingKernelsRegistered()).toBe(true);
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')).toBeDefined();
+  });
+
+  it('match the cpu backend over a grid of shapes, strides and paddings', async () => {
+    let seed = 1;
+    const pads: Pad[] = ['same', 'valid', 1];
+    for (const stride of [1, 2]) {
+      for (const pad of pads) {
+        for (const inSize of [7, 8, 13, 16]) {
+          for (const k of [3, 4, 5]) {
+            if (pad === 'valid' && inSize < k) continue;
+            await compare(convCase([2, inSize, inSize, 3], k, 4, stride, pad, seed++));
+          }
+        }
+      }
+    }
+  });
+
+  it('match the cpu backend on odd cases: stride 3, mixed strides, explicit and large padding, ceil rounding', async () => {
+    let seed = 1000;
+    await compare(convCase([2, 13, 11, 2], 4, 3, 3, 'same', seed++));
+    await compare(convCase([2, 13, 11, 2], 5, 3, 3, 'valid', seed++));
+    await compare(convCase([2, 9, 10, 3], 3, 2, [2, 1], 'same', seed++));
+    await compare(convCase([2, 9, 10, 3], 4, 2, [1, 2], 'valid', seed++));
+    await compare(convCase([2, 8, 9, 3], 3, 4, 2, [[0, 0], [2, 0], [0, 3], [0, 0]], seed++));
+    await compare(convCase([2, 6, 6, 2], 3, 3, 2, 4, seed++)); // padding larger than the kernel
+    await compare(convCase([1, 5, 5, 1], 5, 1, 1, 'valid', seed++)); // 1x1 output
+    await compare(convCase([3, 6, 6, 5], 1, 7, 2, 'same', seed++)); // 1x1 kernel
+
+    // dimRoundingMode 'ceil' reaches the kernels only through runKernel.
+    const xShape: Shape4 = [2, 8, 8, 3];
+    const fShape: Shape4 = [3, 3, 3, 4];
+    const attrs = { strides: [2, 2], pad: 1, dataFormat: 'NHWC', dimRoundingMode: 'ceil' } as const;
+    const dyShape = convOutShape(xShape, fShape, 2, 1, 'ceil');
+    const xv = values(size(xShape), 7);
+    const wv = values(size(fShape), 8);
+    const dv = values(size(dyShape), 9);
+    await compare({
+      name: `runKernel x[${xShape}] k3 s2 pad 1 ceil -> [${dyShape}]`,
+      outputs: ['dx', 'dw'],
+      compute: () => {
+        const x = tf.tensor4d(xv, xShape);
+        const w = tf.tensor4d(wv, fShape);
+        const dy = tf.tensor4d(dv, dyShape);
+        const e = tf.engine();
+        return [
+          e.runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: xShape }) as tf.Tensor,
+          e.runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fShape }) as tf.Tensor,
+        ];
+      },
+    });
+  });
+
+  it('match the cpu backend at the DCGAN shapes', async () => {
+    let seed = 2000;
+    // Generator: k4 s1 'valid' 1 -> 4, then k4 s2 'same' doublings.
+    await compare(convTransposeCase([2, 1, 1, 16], 4, 4, 8, 1, 'valid', seed++));
+    await compare(convTransposeCase([2, 7, 7, 16], 14, 4, 8, 2, 'same', seed++));
+    await compare(convTransposeCase([2, 14, 14, 8], 28, 4, 1, 2, 'same', seed++));
+    await compare(convTransposeCase([2, 4, 4, 16], 8, 4, 8, 2, 'same', seed++));
+    await compare(convTransposeCase([2, 8, 8, 8], 16, 4, 8, 2, 'same', seed++));
+    await compare(convTransposeCase([2, 16, 16, 8], 32, 4, 4, 2, 'same', seed++));
+    await compare(convTransposeCase([2, 32, 32, 4], 64, 4, 3, 2, 'same', seed++));
+    // Discriminator: k4 s2 'same' 28 -> 14 -> 7.
+    await compare(convCase([2, 28, 28, 1], 4, 8, 2, 'same', seed++));
+    await compare(convCase([2, 14, 14, 8], 4, 16, 2, 'same', seed++));
+    // Wider channels, so that XNNPACK takes its blocked GEMM paths.
+    await compare(convTransposeCase([3, 14, 14, 64], 28, 4, 32, 2, 'same', seed++));
+  });
+
+  it('match the cpu backend through the fused conv2d op (what tf.layers uses)', async () => {
+    const xShape: Shape4 = [2, 14, 14, 5];
+    const fShape: Shape4 = [4, 4, 5, 6];
+    const yShape = convOutShape(xShape, fShape, 2, 'same');
+    const xv = values(size(xShape), 31);
+    const wv = values(size(fShape), 32);
+    const bv = values(6, 33);
+    const rv = values(size(yShape), 34);
+    await compare({
+      name: `fused conv2d+bias+relu x[${xShape}] k4 s2 same`,
+      outputs: ['dx', 'dw', 'db'],
+      compute: () => {
+        const x = tf.tensor4d(xv, xShape);
+        const w = tf.tensor4d(wv, fShape);
+        const b = tf.tensor1d(bv);
+        const r = tf.tensor4d(rv, yShape);
+        return tf.grads((a: tf.Tensor, f: tf.Tensor, c: tf.Tensor) =>
+          tf.sum(tf.mul(tf.fused.conv2d({
+            x: a as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 2, pad: 'same', bias: c, activation: 'relu',
+          }), r)))([x, w, b]);
+      },
+    });
+  });
+
+  it('leaks no tensors or wasm buffers across repeated calls', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend();
+    const step = (): void => {
+      tf.tidy(() => {
+        const x = tf.tensor4d(values(2 * 14 * 14 * 4, 1), [2, 14, 14, 4]);
+        const w = tf.tensor4d(values(4 * 4 * 4 * 6, 2), [4, 4, 4, 6]);
+        const z = tf.tensor4d(values(2 * 7 * 7 * 6, 3), [2, 7, 7, 6]);
+        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')))([x, w]);
+        const up = tf.conv2dTranspose(z, w, [2, 14, 14, 4], 2, 'same');
+        return [dx.sum(), dw.sum(), up.sum()].map((t) => t.dataSync()[0]);
+      });
+    };
+    step(); // first call may create lasting state
+    const tensorsBefore = tf.memory().numTensors;
+    const idsBefore = backend.numDataIds();
+    for (let i = 0; i < 20; i++) step();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(backend.numDataIds()).toBe(idsBefore);
+  });
+
+  it('rejects NCHW with a clear error', async () => {
+    await tf.setBackend('wasm');
+    const dy = tf.zeros([1, 2, 4, 4]);
+    const w = tf.zeros([3, 3, 2, 2]);
+    expect(() =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w },
+        { strides: 1, pad: 'same', dataFormat: 'NCHW', inputShape: [1, 2, 4, 4] }),
+    ).toThrow(/NHWC/);
+    tf.dispose([dy, w]);
+  });
+
+  it('times conv2d against its backprop kernels', async () => {
+    await tf.setBackend('wasm');
+    const t = await timeConvKernels({ batch: 4, inSize: 16, inCh: 8, outCh: 16, k: 4, stride: 2 }, 2);
+    console.log('wasm timing (batch 4, 16x16x8 -> 8x8x16, k4 s2):', t);
+    for (const v of Object.values(t)) expect(v).toBeGreaterThan(0);
+  });
+});
