@@ -1,0 +1,186 @@
+// The studio's SQLite database: one file in the home, WAL mode so the CLI, the Electron app and
+// training workers can read while one of them writes. The schema evolves through numbered
+// migrations: MIGRATIONS[i] brings `PRAGMA user_version` from i to i + 1, and each is applied in
+// one transaction together with its version bump, so a crash never leaves a half-migrated file.
+
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { ensureHome } from '../home';
+
+export type Database = BetterSqlite3.Database;
+
+export const DB_FILENAME = 'gan-studio.db';
+
+/** One schema step. `version` is the user_version the database has once it has run. */
+export interface Migration {
+  version: number;
+  description: string;
+  up: (db: Database) => void;
+}
+
+const RUN_STATUSES_SQL = `'running', 'completed', 'stopped', 'failed', 'diverged', 'interrupted'`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'datasets, runs, metrics, epochs, grids, checkpoints',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE datasets (
+          id           INTEGER PRIMARY KEY AUTOINCREMENT,
+          name         TEXT    NOT NULL UNIQUE,
+          source_path  TEXT    NOT NULL,
+          format       TEXT    NOT NULL CHECK (format IN ('idx', 'folder', 'cifar10')),
+          size         INTEGER NOT NULL CHECK (size > 0),
+          channels     INTEGER NOT NULL CHECK (channels IN (1, 3)),
+          count        INTEGER NOT NULL CHECK (count >= 0),
+          class_names  TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(class_names)),
+          cache_path   TEXT,
+          content_hash TEXT,
+          created_at   TEXT    NOT NULL
+        );
+        CREATE INDEX datasets_by_source ON datasets (source_path, size, channels);
+
+        -- AUTOINCREMENT: a deleted run's id is never handed out again, so a new run can never
+        -- pick up files left behind in <home>/runs/<id>.
+        CREATE TABLE runs (
+          id             INTEGER PRIMARY KEY AUTOINCREMENT,
+          name           TEXT    NOT NULL,
+          status         TEXT    NOT NULL CHECK (status IN (${RUN_STATUSES_SQL})),
+          config         TEXT    NOT NULL CHECK (json_valid(config)),
+          backend        TEXT,
+          backend_reason TEXT,
+          dataset_id     INTEGER REFERENCES datasets (id) ON DELETE SET NULL,
+          step           INTEGER NOT NULL DEFAULT 0,
+          epoch          INTEGER NOT NULL DEFAULT 0,
+          created_at     TEXT    NOT NULL,
+          updated_at     TEXT    NOT NULL,
+          finished_at    TEXT,
+          error          TEXT,
+          pid            INTEGER
+        );
+        CREATE INDEX runs_by_status ON runs (status);
+        CREATE INDEX runs_by_dataset ON runs (dataset_id);
+
+        CREATE TABLE metrics (
+          run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          step   INTEGER NOT NULL,
+          epoch  INTEGER NOT NULL,
+          loss_d REAL,
+          loss_g REAL,
+          d_real REAL,
+          d_fake REAL,
+          PRIMARY KEY (run_id, step)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE epochs (
+          run_id       INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          epoch        INTEGER NOT NULL,
+          step         INTEGER NOT NULL,
+          seconds      REAL    NOT NULL,
+          images_per_s REAL    NOT NULL,
+          PRIMARY KEY (run_id, epoch)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE grids (
+          run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          epoch  INTEGER NOT NULL,
+          step   INTEGER NOT NULL,
+          path   TEXT    NOT NULL,
+          PRIMARY KEY (run_id, epoch)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE checkpoints (
+          run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          step       INTEGER NOT NULL,
+          epoch      INTEGER NOT NULL,
+          path       TEXT    NOT NULL,
+          created_at TEXT    NOT NULL,
+          PRIMARY KEY (run_id, step)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function databasePath(home: string): string {
+  return path.join(home, DB_FILENAME);
+}
+
+export function userVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings the database up to the last of `migrations`. Each step runs in its own IMMEDIATE
+ * transaction (so two processes opening a fresh file at once do not both migrate it) and
+ * re-reads user_version inside it. Throws if the file is newer than the code. Returns the
+ * versions that were applied.
+ */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new Error(`migration ${i} has version ${m.version}; expected ${i + 1}`);
+    }
+  });
+  const known = migrations.length;
+  const applied: number[] = [];
+  const checkNotNewer = (current: number): void => {
+    if (current > known) {
+      throw new Error(
+        `database ${db.name} has schema version ${current}, but this version of GAN Studio ` +
+          `only knows up to version ${known}; it was written by a newer GAN Studio. ` +
+          `Upgrade GAN Studio, or point --home / GAN_STUDIO_HOME at another folder.`,
+      );
+    }
+  };
+  checkNotNewer(userVersion(db));
+  for (const m of migrations) {
+    const step = db.transaction(() => {
+      const current = userVersion(db);
+      checkNotNewer(current);
+      if (current >= m.version) return false;
+      if (current !== m.version - 1) {
+        throw new Error(`database at version ${current} cannot take migration ${m.version}`);
+      }
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+      return true;
+    });
+    if (step.immediate()) applied.push(m.version);
+  }
+  return applied;
+}
+
+export interface OpenDatabaseOptions {
+  /** Milliseconds to wait for another connection's lock before SQLITE_BUSY (default 5000). */
+  busyTimeoutMs?: number;
+  /** Migrations to run (tests only; default MIGRATIONS). */
+  migrations?: readonly Migration[];
+}
+
+/**
+ * Opens (creating if needed) `<home>/gan-studio.db`, sets the connection's pragmas and runs any
+ * pending migrations. The home folder is created if missing.
+ */
+export function openDatabase(home: string, opts: OpenDatabaseOptions = {}): Database {
+  ensureHome(home);
+  const db = new BetterSqlite3(databasePath(home));
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (String(mode).toLowerCase() !== 'wal') {
+      throw new Error(`could not switch ${db.name} to WAL mode (journal_mode is ${String(mode)})`);
+    }
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, opts.migrations ?? MIGRATIONS);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
