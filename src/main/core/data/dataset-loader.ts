@@ -1,0 +1,360 @@
+// One entry point for every dataset path a user can give: an IDX images file, a folder holding an
+// IDX training set (e.g. /usr/share/datasets/fashion-mnist), or a folder of images. The result is
+// an ImageDataset at the model's size and channel count, plus the files that were skipped.
+
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { Channels, ImageDataset, SkippedFile } from '../../../shared/types';
+import { DataError } from './data-error';
+import { findLabelsFile, readIdxSet } from './idx-reader';
+import { readImageFolder, type ImportProgress } from './image-folder';
+
+export type { ImportProgress } from './image-folder';
+
+export interface LoadOptions {
+  size: number;
+  channels: Channels;
+  /** For an image folder: first-level subfolder names become classes. IDX always keeps labels. */
+  labels?: boolean;
+  /** Load only the first N images. */
+  limit?: number;
+  onProgress?: (p: ImportProgress) => void;
+}
+
+export interface LoadResult {
+  dataset: ImageDataset;
+  skipped: SkippedFile[];
+  format: 'idx' | 'folder';
+}
+
+export const FASHION_MNIST_CLASSES: readonly string[] = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
+
+/** Names of the IDX training set looked for inside a folder, in order of preference. */
+const IDX_TRAIN_NAMES = ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz'];
+
+export async function loadImageDataset(p: string, opts: LoadOptions): Promise<LoadResult> {
+  const target = path.resolve(p);
+  let st;
+  try {
+    st = await stat(target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new DataError(`no such file or folder: ${target}`, { cause: err });
+    throw new DataError(`cannot read ${target}: ${code ?? String(err)}`, { cause: err });
+  }
+
+  if (st.isFile()) return loadIdx(target, opts);
+  if (!st.isDirectory()) throw new DataError(`not a file or folder: ${target}`);
+
+  const idx = await findIdxTrainingSet(target);
+  if (idx) return loadIdx(idx, opts);
+
+  const { dataset, skipped } = await readImageFolder(target, {
+    size: opts.size,
+    channels: opts.channels,
+    labels: opts.labels ?? false,
+    limit: opts.limit,
+    onProgress: opts.onProgress,
+  });
+  return { dataset, skipped, format: 'folder' };
+}
+
+async function findIdxTrainingSet(dir: string): Promise<string | null> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    throw new DataError(`cannot read folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      cause: err,
+    });
+  }
+  for (const n of IDX_TRAIN_NAMES) {
+    if (!names.includes(n)) continue;
+    const full = path.join(dir, n);
+    try {
+      if ((await stat(full)).isFile()) return full;
+    } catch {
+      // a broken link: try the other spelling
+    }
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// IDX
+
+/** Class names for an IDX set with numClasses classes found at file. */
+export function idxClassNames(file: string, numClasses: number): string[] {
+  if (numClasses === 10 && /fashion/i.test(file)) return [...FASHION_MNIST_CLASSES];
+  if (numClasses === 10) return Array.from({ length: 10 }, (_, i) => String(i));
+  return Array.from({ length: numClasses }, (_, i) => `class ${i}`);
+}
+
+async function loadIdx(file: string, opts: LoadOptions): Promise<LoadResult> {
+  checkSize(opts.size, opts.channels);
+  if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 1)) {
+    throw new DataError(`limit must be a whole number of images (1 or more), got ${opts.limit}`);
+  }
+  const labelsFile = findLabelsFile(file);
+  const set = await readIdxSet(file, labelsFile, { limit: opts.limit });
+  if (set.count === 0) throw new DataError(`no usable images in ${file}: the IDX file holds no images`);
+
+  // EMNIST stores every image transposed (column-major); put them the right way up.
+  let pixels = set.pixels;
+  if (/^emnist-/i.test(path.basename(file))) pixels = transposeBatch(pixels, set.count, set.rows, set.cols);
+  const [h, w] = /^emnist-/i.test(path.basename(file)) ? [set.cols, set.rows] : [set.rows, set.cols];
+
+  const total = set.count;
+  const progress = (done: number): void => opts.onProgress?.({ done, total, imported: done, skipped: 0 });
+  const out = resizeBatch(pixels, set.count, h, w, opts.size, opts.channels, progress);
+
+  let labels: Int32Array | null = null;
+  let classNames: string[] = [];
+  if (set.labels) {
+    labels = Int32Array.from(set.labels);
+    let max = -1;
+    for (const l of set.labels) if (l > max) max = l;
+    classNames = idxClassNames(file, max + 1);
+  }
+
+  const dataset: ImageDataset = {
+    count: set.count,
+    height: opts.size,
+    width: opts.size,
+    channels: opts.channels,
+    pixels: out,
+    labels,
+    classNames,
+    source: `${file} (IDX${labelsFile ? ` with labels ${path.basename(labelsFile)}` : ', no labels file'})`,
+  };
+  return { dataset, skipped: [], format: 'idx' };
+}
+
+function checkSize(size: number, channels: Channels): void {
+  if (!Number.isInteger(size) || size < 1 || size > 4096) {
+    throw new DataError(`image size must be a whole number of pixels from 1 to 4096, got ${size}`);
+  }
+  if (channels !== 1 && channels !== 3) throw new DataError(`channels must be 1 or 3, got ${String(channels)}`);
+}
+
+function transposeBatch(src: Uint8Array, count: number, rows: number, cols: number): Uint8Array {
+  const out = new Uint8Array(src.length);
+  const per = rows * cols;
+  for (let n = 0; n < count; n++) {
+    const base = n * per;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) out[base + c * rows + r] = src[base + r * cols + c]!;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batched resize of single-channel uint8 images: a separable Catmull-Rom cubic (sharp's 'cubic'),
+// widened when shrinking so it also antialiases; edge pixels repeat beyond the border. Output is
+// NHWC with the gray value replicated `channels` times. At the same size it is an exact copy.
+// All images share one geometry, so the taps are computed once. Upscaling (28 -> 32 or 64, the
+// common case) needs at most 4 taps a side and runs an unrolled loop: 60,000 images at 64x64x3
+// take about 2 s of CPU.
+
+interface AxisTaps {
+  /** Taps per output sample (fixed; unused taps have weight 0 and index 0). */
+  n: number;
+  index: Int32Array;
+  weight: Float64Array;
+}
+
+function catmullRom(x: number): number {
+  const a = Math.abs(x);
+  if (a < 1) return 1.5 * a * a * a - 2.5 * a * a + 1;
+  if (a < 2) return -0.5 * a * a * a + 2.5 * a * a - 4 * a + 2;
+  return 0;
+}
+
+function axisTaps(inLen: number, outLen: number, minTaps: number): AxisTaps {
+  const scale = inLen / outLen;
+  const stretch = Math.max(1, scale); // widen the kernel when shrinking
+  const radius = 2 * stretch;
+  const perOut: { i: number[]; w: number[] }[] = [];
+  for (let o = 0; o < outLen; o++) {
+    const centre = (o + 0.5) * scale; // in input pixel units: pixel i covers [i, i+1)
+    const i: number[] = [];
+    const w: number[] = [];
+    let sum = 0;
+    for (let k = Math.floor(centre - radius); k <= Math.ceil(centre + radius); k++) {
+      const wk = catmullRom((k + 0.5 - centre) / stretch);
+      if (wk === 0) continue;
+      // Taps beyond the border land on the edge pixel; merge them.
+      const idx = Math.min(inLen - 1, Math.max(0, k));
+      const at = i.indexOf(idx);
+      if (at >= 0) w[at] += wk;
+      else {
+        i.push(idx);
+        w.push(wk);
+      }
+      sum += wk;
+    }
+    perOut.push({ i, w: w.map((x) => x / sum) });
+  }
+  const n = Math.max(minTaps, ...perOut.map((t) => t.i.length));
+  const index = new Int32Array(outLen * n);
+  const weight = new Float64Array(outLen * n);
+  perOut.forEach((t, o) => {
+    t.i.forEach((idx, k) => {
+      index[o * n + k] = idx;
+      weight[o * n + k] = t.w[k]!;
+    });
+  });
+  return { n, index, weight };
+}
+
+function toByte(v: number): number {
+  return v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0;
+}
+
+/** One image, any number of taps. tmp holds inH x size values. */
+function resizeOne(
+  src: Uint8Array, s: number, inH: number, inW: number, size: number,
+  tx: AxisTaps, ty: AxisTaps, tmp: Float64Array, out: Uint8Array, d: number, channels: number,
+): void {
+  const { n: txN, index: txI, weight: txW } = tx;
+  const { n: tyN, index: tyI, weight: tyW } = ty;
+  for (let y = 0; y < inH; y++) {
+    const row = s + y * inW;
+    const trow = y * size;
+    for (let x = 0; x < size; x++) {
+      let a = 0;
+      const b = x * txN;
+      for (let k = 0; k < txN; k++) a += src[row + txI[b + k]!]! * txW[b + k]!;
+      tmp[trow + x] = a;
+    }
+  }
+  for (let y = 0; y < size; y++) {
+    const b = y * tyN;
+    const orow = d + y * size * channels;
+    for (let x = 0; x < size; x++) {
+      let a = 0;
+      for (let k = 0; k < tyN; k++) a += tmp[tyI[b + k]! * size + x]! * tyW[b + k]!;
+      const q = toByte(a);
+      const o = orow + channels * x;
+      for (let c = 0; c < channels; c++) out[o + c] = q;
+    }
+  }
+}
+
+/** One image, exactly 4 taps a side (upscaling), unrolled. */
+function resizeOne4(
+  src: Uint8Array, s: number, inH: number, inW: number, size: number,
+  tx: AxisTaps, ty: AxisTaps, tmp: Float64Array, out: Uint8Array, d: number, channels: number,
+): void {
+  const txI = tx.index;
+  const txW = tx.weight;
+  for (let y = 0; y < inH; y++) {
+    const row = s + y * inW;
+    const trow = y * size;
+    for (let x = 0; x < size; x++) {
+      const b = x * 4;
+      tmp[trow + x] =
+        src[row + txI[b]!]! * txW[b]! +
+        src[row + txI[b + 1]!]! * txW[b + 1]! +
+        src[row + txI[b + 2]!]! * txW[b + 2]! +
+        src[row + txI[b + 3]!]! * txW[b + 3]!;
+    }
+  }
+  const tyI = ty.index;
+  const tyW = ty.weight;
+  for (let y = 0; y < size; y++) {
+    const b = y * 4;
+    const r0 = tyI[b]! * size;
+    const r1 = tyI[b + 1]! * size;
+    const r2 = tyI[b + 2]! * size;
+    const r3 = tyI[b + 3]! * size;
+    const w0 = tyW[b]!;
+    const w1 = tyW[b + 1]!;
+    const w2 = tyW[b + 2]!;
+    const w3 = tyW[b + 3]!;
+    const orow = d + y * size * channels;
+    if (channels === 1) {
+      for (let x = 0; x < size; x++) {
+        out[orow + x] = toByte(tmp[r0 + x]! * w0 + tmp[r1 + x]! * w1 + tmp[r2 + x]! * w2 + tmp[r3 + x]! * w3);
+      }
+    } else {
+      for (let x = 0; x < size; x++) {
+        const q = toByte(tmp[r0 + x]! * w0 + tmp[r1 + x]! * w1 + tmp[r2 + x]! * w2 + tmp[r3 + x]! * w3);
+        const o = orow + 3 * x;
+        out[o] = q;
+        out[o + 1] = q;
+        out[o + 2] = q;
+      }
+    }
+  }
+}
+
+/**
+ * Resizes `count` gray images of inH x inW to size x size and writes them NHWC with `channels`
+ * copies of each value. Reports progress through onProgress(done) every 5000 images and at the end.
+ */
+export function resizeBatch(
+  src: Uint8Array,
+  count: number,
+  inH: number,
+  inW: number,
+  size: number,
+  channels: Channels,
+  onProgress?: (done: number) => void,
+): Uint8Array {
+  const per = size * size;
+  const inPer = inH * inW;
+  if (src.length < count * inPer) throw new RangeError(`resizeBatch: ${src.length} bytes for ${count} images`);
+  const out = new Uint8Array(count * per * channels);
+  const report = (n: number): void => {
+    if (onProgress && (n % 5000 === 0 || n === count)) onProgress(n);
+  };
+
+  if (inH === size && inW === size) {
+    if (channels === 1) {
+      out.set(src.subarray(0, count * per));
+      onProgress?.(count);
+      return out;
+    }
+    for (let n = 0; n < count; n++) {
+      const s = n * per;
+      const d = s * 3;
+      for (let i = 0; i < per; i++) {
+        const v = src[s + i]!;
+        out[d + 3 * i] = v;
+        out[d + 3 * i + 1] = v;
+        out[d + 3 * i + 2] = v;
+      }
+      report(n + 1);
+    }
+    return out;
+  }
+
+  let tx = axisTaps(inW, size, 0);
+  let ty = axisTaps(inH, size, 0);
+  const unrolled = tx.n <= 4 && ty.n <= 4;
+  if (unrolled) {
+    tx = axisTaps(inW, size, 4);
+    ty = axisTaps(inH, size, 4);
+  }
+  const one = unrolled ? resizeOne4 : resizeOne;
+  const tmp = new Float64Array(inH * size);
+  for (let n = 0; n < count; n++) {
+    one(src, n * inPer, inH, inW, size, tx, ty, tmp, out, n * per * channels, channels);
+    report(n + 1);
+  }
+  return out;
+}
