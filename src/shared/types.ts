@@ -5,13 +5,13 @@ export type ModelKind = 'dcgan' | 'gan' | 'cgan' | 'cdcgan';
 export const MODEL_KINDS: readonly ModelKind[] = ['dcgan', 'gan', 'cgan', 'cdcgan'] as const;
 export type ImageSize = 28 | 32 | 64;
 export const IMAGE_SIZES: readonly ImageSize[] = [28, 32, 64] as const;
-export type Channels = 1 | 3;
+export type ImageChannels = 1 | 3;
 
 /** Everything a model builder needs; a model is a pure function of this. */
 export interface ModelConfig {
   kind: ModelKind;
   size: ImageSize;
-  channels: Channels;
+  channels: ImageChannels;
   /** Latent (z) dimension. */
   latent: number;
   /** Number of classes for conditional models (cgan, cdcgan); 0 for unconditional ones. */
@@ -124,7 +124,7 @@ export interface ImageDataset {
   count: number;
   height: number;
   width: number;
-  channels: Channels;
+  channels: ImageChannels;
   /** count * height * width * channels bytes, 0..255. */
   pixels: Uint8Array;
   /** One class index per image, or null when unlabelled. */
@@ -146,7 +146,7 @@ export interface DatasetRecord {
   sourcePath: string;
   format: 'idx' | 'folder' | 'cifar10';
   size: number;
-  channels: Channels;
+  channels: ImageChannels;
   count: number;
   classNames: string[];
   createdAt: string;

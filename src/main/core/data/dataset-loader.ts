@@ -5,7 +5,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { Channels, ImageDataset, SkippedFile } from '../../../shared/types';
+import type { ImageChannels, ImageDataset, SkippedFile } from '../../../shared/types';
 import { DataError } from './data-error';
 import { findLabelsFile, readIdxSet } from './idx-reader';
 import { readImageFolder, type ImportProgress } from './image-folder';
@@ -14,7 +14,7 @@ export type { ImportProgress } from './image-folder';
 
 export interface LoadOptions {
   size: number;
-  channels: Channels;
+  channels: ImageChannels;
   /** For an image folder: first-level subfolder names become classes. IDX always keeps labels. */
   labels?: boolean;
   /** Load only the first N images. */
@@ -142,7 +142,7 @@ async function loadIdx(file: string, opts: LoadOptions): Promise<LoadResult> {
   return { dataset, skipped: [], format: 'idx' };
 }
 
-function checkSize(size: number, channels: Channels): void {
+function checkSize(size: number, channels: ImageChannels): void {
   if (!Number.isInteger(size) || size < 1 || size > 4096) {
     throw new DataError(`image size must be a whole number of pixels from 1 to 4096, got ${size}`);
   }
@@ -312,7 +312,7 @@ export function resizeBatch(
   inH: number,
   inW: number,
   size: number,
-  channels: Channels,
+  channels: ImageChannels,
   onProgress?: (done: number) => void,
 ): Uint8Array {
   const per = size * size;

@@ -27,7 +27,7 @@ import path from 'node:path';
 
 import sharp from 'sharp';
 
-import type { Channels, ImageDataset, SkippedFile } from '../../../shared/types';
+import type { ImageChannels, ImageDataset, SkippedFile } from '../../../shared/types';
 import { DataError } from './data-error';
 
 /** Largest accepted side, checked on the header before any decoding. */
@@ -48,7 +48,7 @@ export interface ImportProgress {
 
 export interface ImageFolderOptions {
   size: number;
-  channels: Channels;
+  channels: ImageChannels;
   /** Use first-level subfolder names as class labels. */
   labels: boolean;
   /** Stop after this many images were imported (the first ones in sorted path order). */
@@ -196,7 +196,7 @@ function sharpReason(err: unknown): string {
 /** Decoder failures are worth a second, solitary try (for a clean message); our own checks not. */
 type Attempt = Outcome | { ok: false; reason: string; decoderError: true };
 
-async function decodeOnce(file: string, size: number, channels: Channels): Promise<Attempt> {
+async function decodeOnce(file: string, size: number, channels: ImageChannels): Promise<Attempt> {
   // Header first (metadata reads no pixels): reject absurd dimensions before any decoding.
   let width: number | undefined;
   let height: number | undefined;
@@ -229,7 +229,7 @@ async function decodeOnce(file: string, size: number, channels: Channels): Promi
   }
 }
 
-async function decodeFile(file: string, size: number, channels: Channels): Promise<Outcome> {
+async function decodeFile(file: string, size: number, channels: ImageChannels): Promise<Outcome> {
   try {
     const st = await stat(file);
     if (st.size === 0) return { ok: false, reason: 'empty file' };

@@ -1,2 +1,137 @@
-// Placeholder: the training worker is being written in this change.
-export {};
+// The training worker: a worker_threads entry. It picks the backend, loads the data, and once the
+// host has recorded the run ('begin'), trains and reports every step, epoch, grid and checkpoint.
+// The host's thread (Electron's main loop, the web server, the CLI) never runs a training step.
+import { parentPort } from 'node:worker_threads';
+import type { ImageDataset, TrainConfig } from '../../../shared/types';
+import { isDataError } from '../data/data-error';
+import { loadImageDataset } from '../data/dataset-loader';
+import { selectBackend } from './backends';
+import { isConditional } from './models';
+import { stepsPerEpoch, totalSteps, Trainer, describeError, type ControlSignal } from './trainer';
+import type { HostToWorker, TrainingBegin, TrainingJob, WorkerToHost } from './worker-protocol';
+
+if (!parentPort) throw new Error('training-worker must run in a worker thread');
+const port = parentPort;
+const send = (message: WorkerToHost) => port.postMessage(message);
+
+let paused = false;
+let stopRequested = false;
+let wake: (() => void) | null = null;
+let beginResolve: ((begin: TrainingBegin | null) => void) | null = null;
+let peakRss = process.memoryUsage().rss;
+
+port.on('message', (message: HostToWorker) => {
+  switch (message.type) {
+    case 'job':
+      void runJob(message.job);
+      break;
+    case 'begin':
+      beginResolve?.(message.begin);
+      break;
+    case 'cancel':
+      beginResolve?.(null);
+      break;
+    case 'pause':
+      paused = true;
+      break;
+    case 'resume':
+      paused = false;
+      wake?.();
+      break;
+    case 'stop':
+      stopRequested = true;
+      wake?.();
+      break;
+  }
+});
+
+async function control(): Promise<ControlSignal> {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  // Yield to the event loop so pause/stop messages are seen between steps.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (paused && !stopRequested) {
+    send({ type: 'paused' });
+    while (paused && !stopRequested) await new Promise<void>((resolve) => (wake = resolve));
+    wake = null;
+    if (!stopRequested) send({ type: 'resumed' });
+  }
+  return stopRequested ? 'stop' : 'continue';
+}
+
+async function runJob(job: TrainingJob): Promise<void> {
+  let dataset: ImageDataset;
+  let config: TrainConfig = job.config;
+  try {
+    send({ type: 'backend', info: await selectBackend({ prefer: job.backend }) });
+  } catch (err) {
+    send({ type: 'setup-failed', kind: 'config', message: describeError(err) });
+    return;
+  }
+  try {
+    const conditional = isConditional(config.model.kind);
+    const loaded = await loadImageDataset(config.data, {
+      size: config.model.size,
+      channels: config.model.channels,
+      labels: job.labels || conditional,
+      limit: job.limit ?? undefined,
+    });
+    dataset = loaded.dataset;
+    if (conditional) {
+      if (!dataset.labels || dataset.classNames.length < 2) {
+        throw new Error(
+          `${config.model.kind} is a conditional model and needs labelled data with at least 2 classes: ` +
+            'an image folder with one subfolder per class, or IDX images with their labels file beside them',
+        );
+      }
+      config = { ...config, model: { ...config.model, numClasses: dataset.classNames.length } };
+    }
+    send({
+      type: 'ready',
+      data: {
+        count: dataset.count,
+        size: dataset.height,
+        channels: dataset.channels,
+        classNames: dataset.classNames,
+        labelled: dataset.labels !== null,
+        source: dataset.source,
+        format: loaded.format,
+        skipped: loaded.skipped,
+        stepsPerEpoch: stepsPerEpoch(config, dataset.count),
+        totalSteps: totalSteps(config, dataset.count),
+        batch: Math.min(config.batch, dataset.count),
+      },
+    });
+  } catch (err) {
+    send({ type: 'setup-failed', kind: isDataError(err) ? 'data' : 'config', message: describeError(err) });
+    return;
+  }
+
+  const begin = await new Promise<TrainingBegin | null>((resolve) => (beginResolve = resolve));
+  beginResolve = null;
+  if (!begin) return;
+
+  let trainer: Trainer;
+  try {
+    trainer = await Trainer.create({
+      config: begin.config,
+      dataset,
+      runDir: begin.runDir,
+      resumeFrom: begin.resumeFrom,
+      keepCheckpoints: begin.keepCheckpoints,
+    });
+  } catch (err) {
+    send({ type: 'done', status: 'failed', step: 0, epoch: 0, error: describeError(err), memory: { peakRssBytes: peakRss } });
+    return;
+  }
+  send({ type: 'started', step: trainer.currentStep, totalSteps: trainer.totalSteps, ...trainer.modelSummary });
+  const outcome = await trainer.run({
+    onStep: (metrics) => send({ type: 'step', metrics }),
+    onEpoch: (summary) => send({ type: 'epoch', summary }),
+    onGrid: (grid) => send({ type: 'grid', ...grid }),
+    onCheckpoint: (checkpoint) => send({ type: 'checkpoint', ...checkpoint }),
+    control,
+  });
+  trainer.dispose();
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  send({ type: 'done', ...outcome, memory: { peakRssBytes: peakRss } });
+}

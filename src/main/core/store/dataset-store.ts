@@ -1,7 +1,7 @@
 // Imported datasets: where they came from, how they were decoded (size, channels), and where the
 // decoded cache lives under the home.
 
-import type { Channels, DatasetRecord } from '../../../shared/types';
+import type { ImageChannels, DatasetRecord } from '../../../shared/types';
 import type { Database } from './database';
 
 /** A dataset row with the store-only fields: the decoded cache file and its content hash. */
@@ -17,7 +17,7 @@ export interface AddDatasetInput {
   sourcePath: string;
   format: DatasetRecord['format'];
   size: number;
-  channels: Channels;
+  channels: ImageChannels;
   count: number;
   classNames: string[];
   cachePath?: string | null;
@@ -30,7 +30,7 @@ interface DatasetRow {
   source_path: string;
   format: DatasetRecord['format'];
   size: number;
-  channels: Channels;
+  channels: ImageChannels;
   count: number;
   class_names: string;
   cache_path: string | null;
@@ -116,7 +116,7 @@ export class DatasetStore {
    * The (newest) dataset imported from exactly this source path at this size and channel count.
    * Paths are compared as stored: pass the same normalised (absolute) form to add and find.
    */
-  findBySource(sourcePath: string, size: number, channels: Channels): StoredDataset | null {
+  findBySource(sourcePath: string, size: number, channels: ImageChannels): StoredDataset | null {
     const row = this.stmt.bySource.get(sourcePath, size, channels);
     return row ? rowToDataset(row) : null;
   }

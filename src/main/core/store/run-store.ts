@@ -193,6 +193,7 @@ export class RunStore {
       setBackend: s<[string, string | null, string, number]>(
         `UPDATE runs SET backend = ?, backend_reason = ?, updated_at = ? WHERE id = ?`,
       ),
+      setConfig: s<[string, string, number]>(`UPDATE runs SET config = ?, updated_at = ? WHERE id = ?`),
       setProgress: s<[number, number, string, number]>(
         `UPDATE runs SET step = ?, epoch = ?, updated_at = ? WHERE id = ?`,
       ),
@@ -306,6 +307,11 @@ export class RunStore {
   }
 
   /** Records the last step done and the epochs completed. */
+  /** Replaces a run's config (a resumed run given a new length). */
+  updateConfig(id: number, config: TrainConfig): void {
+    this.stmt.setConfig.run(JSON.stringify(config), now(), id);
+  }
+
   setProgress(id: number, step: number, epoch: number): void {
     this.stmt.setProgress.run(step, epoch, now(), id);
   }

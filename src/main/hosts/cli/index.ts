@@ -1,2 +1,256 @@
-// Placeholder: the CLI is being written in this change.
-export {};
+// `gan-studio`: the headless host. One command line → one call into the Studio core.
+import pkg from '../../../../package.json';
+import type { RunRecord, StepMetrics } from '../../../shared/types';
+import { describeBackend } from '../../core/engine/backends';
+import { resolveHome } from '../../core/home';
+import { Studio, StudioError, type TrainingHandle } from '../../core/studio';
+import { parseCommand, USAGE, UsageError, type Command } from './args';
+
+const EXIT = { ok: 0, failed: 1, usage: 2, diverged: 3, stopped: 130 } as const;
+
+const out = (line: string) => process.stdout.write(line + '\n');
+const json = (value: unknown) => out(JSON.stringify(value));
+
+function fmt(n: number, digits = 3): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : String(n);
+}
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+function runSummary(run: RunRecord) {
+  return {
+    id: run.id,
+    name: run.name,
+    status: run.status,
+    model: run.config.model.kind,
+    size: run.config.model.size,
+    channels: run.config.model.channels,
+    backend: run.backend,
+    step: run.step,
+    epoch: run.epoch,
+    data: run.config.data,
+    createdAt: run.createdAt,
+    finishedAt: run.finishedAt,
+    error: run.error,
+  };
+}
+
+async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): Promise<number> {
+  const handle = await studio.train({
+    config: cmd.config ?? undefined,
+    resume: cmd.resume ?? undefined,
+    epochs: cmd.epochs,
+    steps: cmd.steps,
+    backend: cmd.backend,
+    limit: cmd.limit,
+    labels: cmd.labels,
+  });
+  const { run, data, backend } = handle;
+  const config = run.config;
+  const tty = !cmd.json && process.stdout.isTTY === true;
+  if (cmd.json) {
+    json({
+      event: 'start',
+      runId: run.id,
+      name: run.name,
+      resumedFrom: cmd.resume !== null ? handle.startStep : null,
+      backend: backend.name,
+      backendReason: backend.reason,
+      model: config.model,
+      data: { source: data.source, format: data.format, count: data.count, classes: data.classNames, skipped: data.skipped.length },
+      batch: data.batch,
+      stepsPerEpoch: data.stepsPerEpoch,
+      totalSteps: handle.totalSteps,
+    });
+  } else {
+    out(`${cmd.resume !== null ? 'Resuming' : 'Training'} run ${run.id} "${run.name}": ${config.model.kind} ${config.model.size}x${config.model.size}x${config.model.channels}`);
+    out(`  backend: ${backend.reason}`);
+    out(`  data: ${data.count} images from ${data.source}${data.classNames.length ? ` (${data.classNames.length} classes)` : ''}${data.skipped.length ? `, ${data.skipped.length} files skipped` : ''}`);
+    for (const s of data.skipped.slice(0, 5)) out(`    skipped ${s.path}: ${s.reason}`);
+    out(`  ${handle.totalSteps} steps (${data.stepsPerEpoch} per epoch), batch ${data.batch}, lr ${config.lr}, beta1 ${config.beta1}, k ${config.k}`);
+  }
+
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      if (!cmd.json) process.stderr.write('\nStopping after this step and saving a checkpoint (Ctrl-C again to quit at once)…\n');
+      handle.stop();
+    } else {
+      process.exit(EXIT.stopped);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const started = performance.now();
+  let last: StepMetrics | null = null;
+  let lastDraw = 0;
+  let stepsThisRun = 0;
+  const draw = (metrics: StepMetrics) => {
+    const epochTotal = config.steps === null ? config.epochs : Math.ceil(handle.totalSteps / data.stepsPerEpoch);
+    const inEpoch = ((metrics.step - 1) % data.stepsPerEpoch) + 1;
+    const width = 24;
+    const filled = Math.round((inEpoch / data.stepsPerEpoch) * width);
+    const elapsed = (performance.now() - started) / 1000;
+    const rate = (stepsThisRun * data.batch * config.k) / Math.max(elapsed, 1e-9);
+    const eta = ((handle.totalSteps - metrics.step) * data.batch * config.k) / Math.max(rate, 1e-9);
+    const line =
+      `epoch ${metrics.epoch}/${epochTotal} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` +
+      `step ${metrics.step}/${handle.totalSteps}  D ${fmt(metrics.lossD)}  G ${fmt(metrics.lossG)}  ` +
+      `D(x) ${fmt(metrics.dReal, 2)}  D(G(z)) ${fmt(metrics.dFake, 2)}  ${rate.toFixed(1)} img/s  ETA ${duration(eta)}`;
+    process.stdout.write(`\r${line}\x1b[K`);
+  };
+  handle.on('step', (metrics) => {
+    last = metrics;
+    stepsThisRun++;
+    if (cmd.json) json({ event: 'step', ...metrics });
+    else if (tty && performance.now() - lastDraw > 100) {
+      lastDraw = performance.now();
+      draw(metrics);
+    }
+  });
+  handle.on('epoch', (summary) => {
+    if (cmd.json) return json({ event: 'epoch', ...summary });
+    if (tty && last) draw(last);
+    const m = last;
+    out(
+      `${tty ? '\n' : ''}epoch ${summary.epoch} done in ${summary.seconds.toFixed(1)}s, ${summary.imagesPerSec.toFixed(1)} images/s` +
+        (m ? `  (D ${fmt(m.lossD)}, G ${fmt(m.lossG)}, D(x) ${fmt(m.dReal, 2)}, D(G(z)) ${fmt(m.dFake, 2)})` : ''),
+    );
+  });
+  handle.on('grid', (grid) => (cmd.json ? json({ event: 'grid', ...grid }) : out(`  samples: ${grid.path}`)));
+  handle.on('checkpoint', (cp) => (cmd.json ? json({ event: 'checkpoint', ...cp }) : out(`  checkpoint: ${cp.path}`)));
+
+  const { run: final, peakRssBytes } = await handle.done;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  const seconds = (performance.now() - started) / 1000;
+  if (cmd.json) {
+    json({
+      event: 'done',
+      runId: final.id,
+      status: final.status,
+      backend: final.backend,
+      step: final.step,
+      epoch: final.epoch,
+      seconds: Math.round(seconds * 1000) / 1000,
+      peakRssBytes,
+      error: final.error,
+    });
+  } else {
+    if (tty) out('');
+    out(`Run ${final.id} ${final.status} at step ${final.step} (epoch ${final.epoch}) in ${duration(seconds)}.`);
+    if (final.error) out(`  ${final.error}`);
+    if (final.status === 'stopped' || final.status === 'interrupted') out(`  Resume with: gan-studio train --resume ${final.id}`);
+  }
+  switch (final.status) {
+    case 'completed':
+      return EXIT.ok;
+    case 'stopped':
+      return EXIT.stopped;
+    case 'diverged':
+      return EXIT.diverged;
+    default:
+      return EXIT.failed;
+  }
+}
+
+async function generate(studio: Studio, cmd: Extract<Command, { name: 'generate' }>): Promise<number> {
+  const run = studio.getRun(cmd.runId);
+  let classLabel: number | null = null;
+  if (cmd.classLabel !== null) {
+    const names = run.config.model.numClasses > 0 ? await classNamesOf(studio, run) : [];
+    const byName = names.findIndex((n) => n.toLowerCase() === cmd.classLabel!.toLowerCase());
+    classLabel = /^\d+$/.test(cmd.classLabel) ? Number(cmd.classLabel) : byName;
+    if (classLabel < 0) throw new StudioError(`unknown class "${cmd.classLabel}"${names.length ? `; classes: ${names.join(', ')}` : ''}`);
+  }
+  const result = await studio.generate({ runId: cmd.runId, count: cmd.count, outDir: cmd.out, grid: cmd.grid, seed: cmd.seed, classLabel });
+  if (cmd.json) json({ event: 'done', runId: cmd.runId, step: result.step, files: result.files });
+  else out(`Wrote ${result.files.length} file${result.files.length === 1 ? '' : 's'} from run ${cmd.runId} (step ${result.step}) to ${cmd.out}`);
+  return EXIT.ok;
+}
+
+/** Class names recorded with a run's data, when the run's config came from a labelled set. */
+async function classNamesOf(studio: Studio, run: RunRecord): Promise<string[]> {
+  const dataset = run.datasetId !== null ? studio.datasets.get(run.datasetId) : null;
+  return dataset?.classNames ?? [];
+}
+
+function runs(studio: Studio, cmd: Extract<Command, { name: 'runs' }>): number {
+  const list = studio.listRuns();
+  if (cmd.json) {
+    list.forEach((run) => json(runSummary(run)));
+    return EXIT.ok;
+  }
+  if (list.length === 0) {
+    out('No runs yet. Start one with: gan-studio train --data PATH');
+    return EXIT.ok;
+  }
+  const rows = list.map((r) => [String(r.id), r.status, r.config.model.kind, `${r.config.model.size}x${r.config.model.channels}`, r.backend ?? '-', String(r.step), String(r.epoch), r.name]);
+  const head = ['ID', 'STATUS', 'MODEL', 'SIZE', 'BACKEND', 'STEP', 'EPOCH', 'NAME'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  for (const row of [head, ...rows]) out(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return EXIT.ok;
+}
+
+async function info(studio: Studio, cmd: Extract<Command, { name: 'info' }>): Promise<number> {
+  const i = await studio.info(pkg.version);
+  if (cmd.json) {
+    json({ version: i.version, home: i.home, node: i.node, platform: i.platform, backend: i.backend.name, backendReason: i.backend.reason, skipped: i.backend.skipped, details: i.backend.details, runs: i.runs });
+    return EXIT.ok;
+  }
+  out(`GAN Studio ${i.version} (node ${i.node}, ${i.platform})`);
+  out(`home:    ${i.home} (${i.runs} run${i.runs === 1 ? '' : 's'})`);
+  out(`backend: ${describeBackend(i.backend)}`);
+  return EXIT.ok;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let cmd: Command;
+  try {
+    cmd = parseCommand(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`gan-studio: ${err.message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+  if (cmd.name === 'help') {
+    out(USAGE);
+    return EXIT.ok;
+  }
+  if (cmd.name === 'version') {
+    out(pkg.version);
+    return EXIT.ok;
+  }
+  let studio: Studio | null = null;
+  try {
+    studio = Studio.open(resolveHome({ home: cmd.home }));
+    switch (cmd.name) {
+      case 'train':
+        return await train(studio, cmd);
+      case 'generate':
+        return await generate(studio, cmd);
+      case 'runs':
+        return runs(studio, cmd);
+      case 'info':
+        return await info(studio, cmd);
+    }
+    return EXIT.usage;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (cmd.json) json({ event: 'error', message, code: err instanceof StudioError ? err.code : 'internal' });
+    process.stderr.write(`gan-studio: ${message}\n`);
+    return err instanceof StudioError ? EXIT.usage : EXIT.failed;
+  } finally {
+    studio?.close();
+  }
+}

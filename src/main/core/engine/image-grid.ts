@@ -1,0 +1,82 @@
+// Turning generator output (floats in [-1, 1], NHWC) into PNG files: single images and grids.
+import sharp from 'sharp';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export interface ImageBatch {
+  count: number;
+  height: number;
+  width: number;
+  channels: number;
+  /** count * height * width * channels values in [-1, 1]. */
+  values: Float32Array;
+}
+
+/** Maps [-1, 1] to 0..255 (rounded, clamped). */
+export function toBytes(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.round((values[i]! + 1) * 127.5);
+    out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
+  return out;
+}
+
+/** Lays a batch out as a grid with `pad` pixels of dark background between tiles; returns raw bytes. */
+export function tileGrid(batch: ImageBatch, columns: number, pad = 2): { data: Uint8Array; width: number; height: number } {
+  const { count, height: h, width: w, channels: c } = batch;
+  const cols = Math.max(1, Math.min(columns, count));
+  const rows = Math.ceil(count / cols);
+  const width = cols * w + (cols + 1) * pad;
+  const height = rows * h + (rows + 1) * pad;
+  const bytes = toBytes(batch.values);
+  const data = new Uint8Array(width * height * c).fill(24);
+  for (let n = 0; n < count; n++) {
+    const x0 = pad + (n % cols) * (w + pad);
+    const y0 = pad + Math.floor(n / cols) * (h + pad);
+    for (let y = 0; y < h; y++) {
+      const src = ((n * h + y) * w) * c;
+      const dst = ((y0 + y) * width + x0) * c;
+      data.set(bytes.subarray(src, src + w * c), dst);
+    }
+  }
+  return { data, width, height };
+}
+
+export async function encodePng(data: Uint8Array, width: number, height: number, channels: number): Promise<Buffer> {
+  return sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), {
+    raw: { width, height, channels: channels as 1 | 3 },
+  })
+    .png()
+    .toBuffer();
+}
+
+/** Writes a file atomically: a temporary name beside it, then a rename. */
+export async function writeFileAtomic(path: string, content: Buffer): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    await writeFile(tmp, content);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export async function writeGridPng(path: string, batch: ImageBatch, columns: number): Promise<void> {
+  const grid = tileGrid(batch, columns);
+  await writeFileAtomic(path, await encodePng(grid.data, grid.width, grid.height, batch.channels));
+}
+
+export async function writeImagePngs(dir: string, batch: ImageBatch, names: string[]): Promise<string[]> {
+  const { height: h, width: w, channels: c } = batch;
+  const bytes = toBytes(batch.values);
+  const paths: string[] = [];
+  for (let n = 0; n < batch.count; n++) {
+    const path = join(dir, names[n]!);
+    const png = await encodePng(bytes.subarray(n * h * w * c, (n + 1) * h * w * c), w, h, c);
+    await writeFileAtomic(path, png);
+    paths.push(path);
+  }
+  return paths;
+}

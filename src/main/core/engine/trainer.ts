@@ -1,0 +1,395 @@
+// The training loop: Goodfellow et al.'s Algorithm 1 (k discriminator updates per generator
+// update) with the non-saturating generator loss, BCE on D's logits and Adam for both networks.
+//
+// Reproducibility: every random draw is keyed by (seed, step, purpose) (see rng.ts), the data
+// order by (seed, epoch), and a checkpoint holds both networks (batchnorm statistics included),
+// both optimizers' moments and iteration counts, the step and the fixed latent. Resuming from the
+// checkpoint at step n therefore continues exactly as an uninterrupted run would.
+import * as tf from '@tensorflow/tfjs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EpochSummary, ImageDataset, StepMetrics, TrainConfig } from '../../../shared/types';
+import { readCheckpoint, writeCheckpoint, type StoredTensor } from './checkpoint';
+import { writeGridPng } from './image-grid';
+import { buildGan, discriminate, disposeGan, generate, type GanModels } from './models';
+import { mixSeed, permutation, Prng, Stream } from './rng';
+
+export const GRID_SAMPLES = 64;
+
+export interface CheckpointMeta {
+  kind: 'gan-studio-checkpoint';
+  step: number;
+  epoch: number;
+  seed: number;
+  config: TrainConfig;
+  backend: string;
+  createdAt: string;
+}
+
+export type ControlSignal = 'continue' | 'stop';
+
+export interface TrainerHooks {
+  onStep(metrics: StepMetrics): void;
+  onEpoch(summary: EpochSummary): void;
+  onGrid(grid: { epoch: number; step: number; path: string }): void;
+  onCheckpoint(checkpoint: { step: number; epoch: number; path: string }): void;
+  /** Awaited between steps: resolves when training may go on (after a pause), or asks to stop. */
+  control(): Promise<ControlSignal>;
+}
+
+export interface TrainOutcome {
+  status: 'completed' | 'stopped' | 'diverged' | 'failed';
+  step: number;
+  epoch: number;
+  error: string | null;
+}
+
+export interface TrainerSetup {
+  /** The final config: model.numClasses already set from the dataset for conditional models. */
+  config: TrainConfig;
+  dataset: ImageDataset;
+  runDir: string;
+  /** A checkpoint file to continue from, or null for a fresh start. */
+  resumeFrom: string | null;
+  /** How many of the newest checkpoints to keep on disk (older ones are deleted). */
+  keepCheckpoints?: number;
+}
+
+/** Batch size actually used: the configured one, or the whole set when it is smaller. */
+export function effectiveBatch(config: TrainConfig, count: number): number {
+  return Math.max(1, Math.min(config.batch, count));
+}
+
+/** Generator steps per epoch: one epoch is one pass of D over the data (k real batches a step). */
+export function stepsPerEpoch(config: TrainConfig, count: number): number {
+  return Math.max(1, Math.floor(count / (effectiveBatch(config, count) * config.k)));
+}
+
+export function totalSteps(config: TrainConfig, count: number): number {
+  return config.steps ?? config.epochs * stepsPerEpoch(config, count);
+}
+
+export function checkpointName(step: number): string {
+  return `step-${String(step).padStart(8, '0')}.ckpt`;
+}
+
+export function gridName(epoch: number): string {
+  return `epoch-${String(epoch).padStart(4, '0')}.png`;
+}
+
+export class Trainer {
+  readonly batch: number;
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+  private step = 0;
+  private readonly models: GanModels;
+  private readonly optD: tf.AdamOptimizer;
+  private readonly optG: tf.AdamOptimizer;
+  private readonly dVars: tf.Variable[];
+  private readonly gVars: tf.Variable[];
+  private fixedZ: tf.Tensor2D;
+  private readonly fixedLabels: tf.Tensor2D | null;
+  private readonly ones: tf.Tensor2D;
+  private readonly zeros: tf.Tensor2D;
+  private readonly realBuffer: Float32Array;
+  private readonly labelBuffer: Float32Array;
+  private permutationCache: { epoch: number; order: Uint32Array } | null = null;
+  private readonly checkpoints: string[] = [];
+  private lastCheckpointStep = -1;
+
+  private constructor(private readonly setup: TrainerSetup) {
+    const { config, dataset } = setup;
+    if (dataset.height !== config.model.size || dataset.width !== config.model.size || dataset.channels !== config.model.channels) {
+      throw new Error(
+        `dataset is ${dataset.width}x${dataset.height}x${dataset.channels}, model expects ` +
+          `${config.model.size}x${config.model.size}x${config.model.channels}`,
+      );
+    }
+    if (dataset.count < 1) throw new Error('the dataset is empty');
+    this.batch = effectiveBatch(config, dataset.count);
+    this.stepsPerEpoch = stepsPerEpoch(config, dataset.count);
+    this.totalSteps = totalSteps(config, dataset.count);
+    this.models = buildGan(config.model, config.seed);
+    if (this.models.conditional && !dataset.labels) throw new Error('a conditional model needs a labelled dataset');
+    this.optD = tf.train.adam(config.lr, config.beta1, config.beta2);
+    this.optG = tf.train.adam(config.lr, config.beta1, config.beta2);
+    this.dVars = this.models.discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.gVars = this.models.generator.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.fixedZ = tf.randomNormal([GRID_SAMPLES, config.model.latent], 0, 1, 'float32', mixSeed(config.seed, Stream.fixedLatent));
+    this.fixedLabels = this.models.conditional
+      ? tf.tensor2d(Array.from({ length: GRID_SAMPLES }, (_, i) => i % config.model.numClasses), [GRID_SAMPLES, 1])
+      : null;
+    this.ones = tf.ones([this.batch, 1]);
+    this.zeros = tf.zeros([this.batch, 1]);
+    const { size, channels } = config.model;
+    this.realBuffer = new Float32Array(this.batch * size * size * channels);
+    this.labelBuffer = new Float32Array(this.batch);
+  }
+
+  static async create(setup: TrainerSetup): Promise<Trainer> {
+    await mkdir(join(setup.runDir, 'grids'), { recursive: true });
+    await mkdir(join(setup.runDir, 'checkpoints'), { recursive: true });
+    const trainer = new Trainer(setup);
+    try {
+      if (setup.resumeFrom) await trainer.restore(setup.resumeFrom);
+    } catch (err) {
+      trainer.dispose();
+      throw err;
+    }
+    return trainer;
+  }
+
+  get currentStep(): number {
+    return this.step;
+  }
+
+  get completedEpochs(): number {
+    return Math.floor(this.step / this.stepsPerEpoch);
+  }
+
+  get modelSummary(): { generatorParams: number; discriminatorParams: number } {
+    return { generatorParams: this.models.generator.countParams(), discriminatorParams: this.models.discriminator.countParams() };
+  }
+
+  async run(hooks: TrainerHooks): Promise<TrainOutcome> {
+    const { config } = this.setup;
+    try {
+      if (this.step === 0) await this.writeGrid(hooks, 0);
+      let epochStarted = performance.now();
+      let epochSteps = 0;
+      while (this.step < this.totalSteps) {
+        if ((await hooks.control()) === 'stop') {
+          await this.finishPartial(hooks);
+          return this.outcome('stopped', null);
+        }
+        const metrics = await this.trainStep();
+        epochSteps++;
+        if (![metrics.lossD, metrics.lossG, metrics.dReal, metrics.dFake].every(Number.isFinite)) {
+          const kept = this.lastCheckpointStep >= 0 ? `the last good checkpoint (step ${this.lastCheckpointStep}) is kept` : 'no checkpoint was written yet';
+          return this.outcome(
+            'diverged',
+            `training diverged at step ${metrics.step}: loss_D=${metrics.lossD}, loss_G=${metrics.lossG}; ${kept}. ` +
+              `Try a lower learning rate (now ${config.lr}).`,
+          );
+        }
+        hooks.onStep(metrics);
+        if (this.step % this.stepsPerEpoch === 0) {
+          const seconds = (performance.now() - epochStarted) / 1000;
+          const epoch = this.completedEpochs;
+          hooks.onEpoch({
+            epoch,
+            step: this.step,
+            seconds,
+            imagesPerSec: (epochSteps * this.batch * config.k) / Math.max(seconds, 1e-9),
+          });
+          await this.writeGrid(hooks, epoch);
+          await this.writeCheckpoint(hooks);
+          epochStarted = performance.now();
+          epochSteps = 0;
+        }
+      }
+      await this.finishPartial(hooks);
+      return this.outcome('completed', null);
+    } catch (err) {
+      return this.outcome('failed', describeError(err));
+    }
+  }
+
+  /** At a stop or at the end of a run that ends mid-epoch: a grid of the partial epoch and a checkpoint. */
+  private async finishPartial(hooks: TrainerHooks): Promise<void> {
+    if (this.step === this.lastCheckpointStep || this.step === 0) return;
+    if (this.step % this.stepsPerEpoch !== 0) await this.writeGrid(hooks, this.completedEpochs + 1);
+    await this.writeCheckpoint(hooks);
+  }
+
+  private outcome(status: TrainOutcome['status'], error: string | null): TrainOutcome {
+    return { status, step: this.step, epoch: this.completedEpochs, error };
+  }
+
+  /** One generator step: k discriminator updates, then one generator update. */
+  async trainStep(): Promise<StepMetrics> {
+    const { config } = this.setup;
+    const k = config.k;
+    const dStats: tf.Tensor[] = [];
+    for (let i = 0; i < k; i++) {
+      const { images: real, labels: realLabels } = this.realBatch(this.step * k + i);
+      const z = tf.randomNormal([this.batch, config.model.latent], 0, 1, 'float32', mixSeed(config.seed, Stream.discriminatorLatent, this.step, i)) as tf.Tensor2D;
+      const fakeLabels = this.fakeLabels(Stream.discriminatorLatent, i);
+      const fake = tf.tidy(() => generate(this.models, z, fakeLabels, true));
+      let scores: tf.Tensor | null = null;
+      const lossD = this.optD.minimize(
+        () => {
+          const realLogits = discriminate(this.models, real, realLabels, true);
+          const fakeLogits = discriminate(this.models, fake, fakeLabels, true);
+          scores = tf.keep(tf.stack([tf.sigmoid(realLogits).mean(), tf.sigmoid(fakeLogits).mean()]));
+          return tf.losses.sigmoidCrossEntropy(this.ones, realLogits).add(tf.losses.sigmoidCrossEntropy(this.zeros, fakeLogits)) as tf.Scalar;
+        },
+        true,
+        this.dVars,
+      )!;
+      const stats = scores as tf.Tensor | null;
+      dStats.push(tf.tidy(() => tf.concat([lossD.reshape([1]), stats!])));
+      tf.dispose(present(real, realLabels, z, fakeLabels, fake, lossD, stats));
+    }
+    const z = tf.randomNormal([this.batch, config.model.latent], 0, 1, 'float32', mixSeed(config.seed, Stream.generatorLatent, this.step)) as tf.Tensor2D;
+    const labels = this.fakeLabels(Stream.generatorLatent, 0);
+    const lossG = this.optG.minimize(
+      () => tf.losses.sigmoidCrossEntropy(this.ones, discriminate(this.models, generate(this.models, z, labels, true), labels, true)) as tf.Scalar,
+      true,
+      this.gVars,
+    )!;
+    const packed = tf.tidy(() => tf.concat([tf.stack(dStats).mean(0), lossG.reshape([1])]));
+    const values = await packed.data();
+    tf.dispose(present(packed, lossG, z, labels, ...dStats));
+    this.step++;
+    return {
+      step: this.step,
+      epoch: Math.floor((this.step - 1) / this.stepsPerEpoch) + 1,
+      lossD: values[0]!,
+      dReal: values[1]!,
+      dFake: values[2]!,
+      lossG: values[3]!,
+    };
+  }
+
+  /** The real batch with global index `index` (k batches per step), scaled to [-1, 1]. */
+  private realBatch(index: number): { images: tf.Tensor4D; labels: tf.Tensor2D | null } {
+    const { dataset, config } = this.setup;
+    const batchesPerEpoch = this.stepsPerEpoch * config.k;
+    const epoch = Math.floor(index / batchesPerEpoch);
+    const position = index % batchesPerEpoch;
+    if (!this.permutationCache || this.permutationCache.epoch !== epoch) {
+      this.permutationCache = { epoch, order: permutation(dataset.count, mixSeed(config.seed, Stream.shuffle, epoch)) };
+    }
+    const order = this.permutationCache.order;
+    const imageSize = dataset.height * dataset.width * dataset.channels;
+    const scale = 1 / 127.5;
+    for (let b = 0; b < this.batch; b++) {
+      const src = order[(position * this.batch + b) % dataset.count]!;
+      const pixels = dataset.pixels.subarray(src * imageSize, (src + 1) * imageSize);
+      const offset = b * imageSize;
+      for (let p = 0; p < imageSize; p++) this.realBuffer[offset + p] = pixels[p]! * scale - 1;
+      if (dataset.labels) this.labelBuffer[b] = dataset.labels[src]!;
+    }
+    const images = tf.tensor4d(this.realBuffer, [this.batch, dataset.height, dataset.width, dataset.channels]);
+    const labels = this.models.conditional ? tf.tensor2d(this.labelBuffer, [this.batch, 1]) : null;
+    return { images, labels };
+  }
+
+  private fakeLabels(stream: number, i: number): tf.Tensor2D | null {
+    if (!this.models.conditional) return null;
+    const rng = new Prng(mixSeed(this.setup.config.seed, Stream.fakeLabels, stream, this.step, i));
+    const n = this.setup.config.model.numClasses;
+    return tf.tensor2d(Array.from({ length: this.batch }, () => rng.int(n)), [this.batch, 1]);
+  }
+
+  /** G on the fixed latent in inference mode (batchnorm running statistics), as floats in [-1, 1]. */
+  async sampleFixed(): Promise<Float32Array> {
+    const out = tf.tidy(() => generate(this.models, this.fixedZ, this.fixedLabels, false));
+    const values = (await out.data()) as Float32Array;
+    out.dispose();
+    return values;
+  }
+
+  private async writeGrid(hooks: TrainerHooks, epoch: number): Promise<void> {
+    const { size, channels, numClasses } = this.setup.config.model;
+    const path = join(this.setup.runDir, 'grids', gridName(epoch));
+    const columns = this.models.conditional ? numClasses : 8;
+    await writeGridPng(path, { count: GRID_SAMPLES, height: size, width: size, channels, values: await this.sampleFixed() }, columns);
+    hooks.onGrid({ epoch, step: this.step, path });
+  }
+
+  private async writeCheckpoint(hooks: TrainerHooks): Promise<void> {
+    const path = join(this.setup.runDir, 'checkpoints', checkpointName(this.step));
+    const tensors: StoredTensor[] = [];
+    const add = async (prefix: string, list: { name: string; tensor: tf.Tensor }[]) => {
+      for (const { name, tensor } of list) {
+        const values = (await tensor.data()) as Float32Array | Int32Array;
+        tensors.push({ name: `${prefix}/${name}`, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', values });
+      }
+    };
+    await add('G', this.models.generator.getWeights().map((tensor, i) => ({ name: String(i), tensor })));
+    await add('D', this.models.discriminator.getWeights().map((tensor, i) => ({ name: String(i), tensor })));
+    const optG = await this.optG.getWeights();
+    const optD = await this.optD.getWeights();
+    await add('optG', optG);
+    await add('optD', optD);
+    await add('fixed', [{ name: 'z', tensor: this.fixedZ }]);
+    // The iteration counters come back as fresh tensors; the moments are the live variables.
+    tf.dispose([optG[0]!.tensor, optD[0]!.tensor]);
+    const meta: CheckpointMeta = {
+      kind: 'gan-studio-checkpoint',
+      step: this.step,
+      epoch: this.completedEpochs,
+      seed: this.setup.config.seed,
+      config: this.setup.config,
+      backend: tf.getBackend(),
+      createdAt: new Date().toISOString(),
+    };
+    try {
+      await writeCheckpoint(path, meta, tensors);
+    } catch (err) {
+      throw new Error(`could not save a checkpoint to ${path}: ${describeError(err)}`);
+    }
+    this.lastCheckpointStep = this.step;
+    this.checkpoints.push(path);
+    hooks.onCheckpoint({ step: this.step, epoch: this.completedEpochs, path });
+    const keep = this.setup.keepCheckpoints ?? 3;
+    while (this.checkpoints.length > keep) {
+      await rm(this.checkpoints.shift()!, { force: true });
+    }
+  }
+
+  private async restore(path: string): Promise<void> {
+    const file = await readCheckpoint<CheckpointMeta>(path);
+    if (file.meta.kind !== 'gan-studio-checkpoint') throw new Error(`${path} is not a training checkpoint`);
+    const group = (prefix: string) => file.tensors.filter((t) => t.name.startsWith(`${prefix}/`));
+    const toTensor = (t: StoredTensor) => tf.tensor(t.values, t.shape, t.dtype);
+    const setModel = (model: tf.LayersModel, stored: StoredTensor[], label: string) => {
+      const expected = model.getWeights();
+      if (expected.length !== stored.length || expected.some((w, i) => w.shape.join() !== stored[i]!.shape.join())) {
+        throw new Error(`checkpoint ${path} does not match this run's ${label} (different architecture)`);
+      }
+      const tensors = stored.map(toTensor);
+      model.setWeights(tensors);
+      tf.dispose(tensors);
+    };
+    setModel(this.models.generator, group('G'), 'generator');
+    setModel(this.models.discriminator, group('D'), 'discriminator');
+    const named = (stored: StoredTensor[]) => stored.map((t) => ({ name: t.name.slice(t.name.indexOf('/') + 1), tensor: toTensor(t) }));
+    const optG = named(group('optG'));
+    const optD = named(group('optD'));
+    await this.optG.setWeights(optG);
+    await this.optD.setWeights(optD);
+    tf.dispose([...optG, ...optD].map((n) => n.tensor));
+    const fixed = group('fixed')[0];
+    if (fixed) {
+      this.fixedZ.dispose();
+      this.fixedZ = toTensor(fixed) as tf.Tensor2D;
+    }
+    this.step = file.meta.step;
+    this.lastCheckpointStep = file.meta.step;
+  }
+
+  dispose(): void {
+    disposeGan(this.models);
+    this.optD.dispose();
+    this.optG.dispose();
+    tf.dispose([this.fixedZ, this.ones, this.zeros]);
+    if (this.fixedLabels) this.fixedLabels.dispose();
+  }
+}
+
+/** The tensors of a list that are not null (conditional-only tensors are null otherwise). */
+function present(...tensors: (tf.Tensor | null)[]): tf.Tensor[] {
+  return tensors.filter((t): t is tf.Tensor => t !== null);
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC') return `no space left on device (${err.message})`;
+    return err.message;
+  }
+  return String(err);
+}

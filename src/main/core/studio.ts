@@ -1,0 +1,348 @@
+// Studio: the one service facade every host (Electron, `gan-studio serve`, the CLI) drives.
+// It owns the home folder, the SQLite store and the training workers; hosts stay thin adapters.
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { BackendInfo, BackendName, EpochSummary, RunRecord, StepMetrics, TrainConfig } from '../../shared/types';
+import { RESUMABLE_STATUSES } from '../../shared/types';
+import { selectBackend } from './engine/backends';
+import { LoadedGenerator } from './engine/generator';
+import { writeGridPng, writeImagePngs } from './engine/image-grid';
+import { isConditional, validateModelConfig } from './engine/models';
+import { SetupError, TrainingSession } from './engine/training-session';
+import type { DataReady } from './engine/worker-protocol';
+import { ensureHome, runDir } from './home';
+import { openDatabase, type Database } from './store/database';
+import { DatasetStore } from './store/dataset-store';
+import { processIsAlive, RunStore } from './store/run-store';
+
+/** A user-facing error: bad input or a request that cannot be met. Hosts print its message. */
+export class StudioError extends Error {
+  override name = 'StudioError';
+  constructor(
+    message: string,
+    readonly code: 'not-found' | 'invalid' | 'data' | 'conflict' | 'internal' = 'invalid',
+  ) {
+    super(message);
+  }
+}
+
+export interface TrainRequest {
+  /** A new run's config; ignored when `resume` is set. */
+  config?: TrainConfig;
+  /** Continue this run from its latest checkpoint. */
+  resume?: number;
+  /** On resume: a new total length (the run goes on until then). */
+  epochs?: number;
+  steps?: number | null;
+  backend?: BackendName | 'auto';
+  /** Use only the first N images (quick looks, tests). */
+  limit?: number | null;
+  /** For image folders: subfolders are classes. Conditional models always use labels. */
+  labels?: boolean;
+  keepCheckpoints?: number;
+}
+
+export interface TrainingEvents {
+  step: [StepMetrics];
+  epoch: [EpochSummary];
+  grid: [{ epoch: number; step: number; path: string }];
+  checkpoint: [{ step: number; epoch: number; path: string }];
+  paused: [];
+  resumed: [];
+}
+
+export interface TrainingResult {
+  run: RunRecord;
+  peakRssBytes: number;
+}
+
+export class TrainingHandle extends EventEmitter<TrainingEvents> {
+  constructor(
+    readonly run: RunRecord,
+    readonly data: DataReady,
+    readonly backend: BackendInfo,
+    readonly startStep: number,
+    readonly totalSteps: number,
+    private readonly session: TrainingSession,
+    readonly done: Promise<TrainingResult>,
+  ) {
+    super();
+  }
+  pause(): void {
+    this.session.pause();
+  }
+  resume(): void {
+    this.session.resume();
+  }
+  stop(): void {
+    this.session.stop();
+  }
+}
+
+export interface GenerateRequest {
+  runId: number;
+  count: number;
+  outDir: string;
+  grid?: boolean;
+  seed?: number;
+  /** Class index for conditional models (all images of that class); default: cycle through classes. */
+  classLabel?: number | null;
+}
+
+export interface StudioInfo {
+  home: string;
+  version: string;
+  node: string;
+  platform: string;
+  backend: BackendInfo;
+  runs: number;
+}
+
+const METRICS_FLUSH_MS = 250;
+
+export class Studio {
+  readonly runs: RunStore;
+  readonly datasets: DatasetStore;
+  private readonly active = new Map<number, TrainingHandle>();
+
+  private constructor(
+    readonly home: string,
+    private readonly db: Database,
+  ) {
+    this.runs = new RunStore(db);
+    this.datasets = new DatasetStore(db);
+  }
+
+  /** Opens (creating if needed) the studio in `home`; runs left `running` by a dead process become `interrupted`. */
+  static open(home: string): Studio {
+    ensureHome(home);
+    const studio = new Studio(home, openDatabase(home));
+    studio.runs.markInterrupted((pid) => processIsAlive(pid));
+    return studio;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  async info(version: string): Promise<StudioInfo> {
+    return {
+      home: this.home,
+      version,
+      node: process.versions.node,
+      platform: `${process.platform}-${process.arch}`,
+      backend: await selectBackend({ prefer: 'auto' }),
+      runs: this.runs.listRuns().length,
+    };
+  }
+
+  listRuns(): RunRecord[] {
+    return this.runs.listRuns();
+  }
+
+  getRun(id: number): RunRecord {
+    const run = this.runs.getRun(id);
+    if (!run) throw new StudioError(`there is no run ${id}`, 'not-found');
+    return run;
+  }
+
+  /**
+   * Starts (or resumes) a run in a training worker. Resolves once the data is loaded and the run
+   * is recorded; rejects with a StudioError, writing nothing, when the data or config is unusable.
+   */
+  async train(request: TrainRequest): Promise<TrainingHandle> {
+    let config: TrainConfig;
+    let resumeFrom: string | null = null;
+    let existing: RunRecord | null = null;
+    if (request.resume !== undefined) {
+      existing = this.getRun(request.resume);
+      if (existing.status === 'running') throw new StudioError(`run ${existing.id} is already running (pid ${existing.pid})`, 'conflict');
+      const checkpoint = this.runs.latestCheckpoint(existing.id);
+      if (!checkpoint || !existsSync(checkpoint.path)) {
+        throw new StudioError(`run ${existing.id} has no checkpoint to resume from`, 'conflict');
+      }
+      resumeFrom = checkpoint.path;
+      config = { ...existing.config };
+      if (request.steps !== undefined && request.steps !== null) config = { ...config, steps: request.steps };
+      else if (request.epochs !== undefined) config = { ...config, epochs: request.epochs, steps: null };
+      if (!RESUMABLE_STATUSES.includes(existing.status) && existing.status !== 'diverged' && existing.status !== 'failed') {
+        throw new StudioError(`run ${existing.id} is ${existing.status} and cannot be resumed`, 'conflict');
+      }
+    } else {
+      if (!request.config) throw new StudioError('a new run needs a config');
+      config = request.config;
+      validateTrainConfig(config);
+    }
+
+    const session = new TrainingSession({
+      config,
+      backend: request.backend ?? 'auto',
+      limit: request.limit ?? null,
+      labels: request.labels ?? false,
+    });
+    let backend: BackendInfo | null = null;
+    session.once('backend', (info) => (backend = info));
+    let data: DataReady;
+    try {
+      data = await session.ready();
+    } catch (err) {
+      if (err instanceof SetupError) throw new StudioError(err.message, err.kind === 'data' ? 'data' : 'invalid');
+      throw err;
+    }
+    if (isConditional(config.model.kind)) config = { ...config, model: { ...config.model, numClasses: data.classNames.length } };
+    const info = backend as BackendInfo | null;
+    if (!info) {
+      session.cancel();
+      throw new StudioError('the training worker did not report its backend', 'internal');
+    }
+
+    let run: RunRecord;
+    if (existing) {
+      if (existing.config.model.numClasses !== config.model.numClasses) {
+        session.cancel();
+        throw new StudioError(`the data now has ${config.model.numClasses} classes; run ${existing.id} was trained on ${existing.config.model.numClasses}`, 'data');
+      }
+      run = this.runs.claim(existing.id, process.pid);
+      this.runs.updateConfig(existing.id, config);
+    } else {
+      run = this.runs.createRun({ name: config.name, config, pid: process.pid });
+    }
+    this.runs.setBackend(run.id, info.name, info.reason);
+    const dir = runDir(this.home, run.id);
+    mkdirSync(dir, { recursive: true });
+
+    const done = this.follow(run.id, session, data.stepsPerEpoch);
+    session.begin({ runId: run.id, runDir: dir, config, resumeFrom, keepCheckpoints: request.keepCheckpoints ?? 3 });
+    const startStep = existing ? existing.step : 0;
+    const handle = new TrainingHandle(this.getRun(run.id), data, info, startStep, data.totalSteps, session, done);
+    for (const event of ['step', 'epoch', 'grid', 'checkpoint', 'paused', 'resumed'] as const) {
+      session.on(event, (...args: unknown[]) => (handle.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
+    }
+    this.active.set(run.id, handle);
+    void done.finally(() => this.active.delete(run.id));
+    return handle;
+  }
+
+  /** Records a run's progress as the worker reports it; resolves with the final record. */
+  private follow(runId: number, session: TrainingSession, stepsPerEpoch: number): Promise<TrainingResult> {
+    let pending: StepMetrics[] = [];
+    let lastFlush = Date.now();
+    const flush = () => {
+      if (pending.length === 0) return;
+      this.runs.appendMetrics(runId, pending);
+      const last = pending[pending.length - 1]!;
+      this.runs.setProgress(runId, last.step, Math.floor(last.step / stepsPerEpoch));
+      pending = [];
+      lastFlush = Date.now();
+    };
+    session.on('step', (metrics) => {
+      pending.push(metrics);
+      if (Date.now() - lastFlush >= METRICS_FLUSH_MS) flush();
+    });
+    session.on('epoch', (summary) => {
+      flush();
+      this.runs.recordEpoch(runId, summary);
+      this.runs.setProgress(runId, summary.step, summary.epoch);
+    });
+    session.on('grid', (grid) => this.runs.addGrid({ runId, ...grid }));
+    session.on('checkpoint', (cp) => {
+      flush();
+      this.runs.addCheckpoint({ runId, step: cp.step, epoch: cp.epoch, path: cp.path, createdAt: new Date().toISOString() });
+      // The trainer keeps only the newest few checkpoint files; forget the rows of removed ones.
+      for (const old of this.runs.checkpoints(runId)) if (!existsSync(old.path)) this.runs.removeCheckpoint(runId, old.step);
+    });
+    return session.done.then((message) => {
+      flush();
+      this.runs.setProgress(runId, message.step, message.epoch);
+      this.runs.setStatus(runId, message.status, { error: message.error });
+      return { run: this.getRun(runId), peakRssBytes: message.memory.peakRssBytes };
+    });
+  }
+
+  /** Stops every active run (each writes a checkpoint) and waits for them. */
+  async stopAll(): Promise<void> {
+    const handles = [...this.active.values()];
+    handles.forEach((h) => h.stop());
+    await Promise.all(handles.map((h) => h.done));
+  }
+
+  /** Writes `count` PNGs (or one grid) from a run's latest checkpoint. Returns the files written. */
+  async generate(request: GenerateRequest): Promise<{ files: string[]; step: number }> {
+    const run = this.getRun(request.runId);
+    if (!Number.isInteger(request.count) || request.count < 1 || request.count > 10_000) {
+      throw new StudioError(`count must be an integer from 1 to 10000 (got ${request.count})`);
+    }
+    const checkpoint = this.runs.latestCheckpoint(run.id);
+    if (!checkpoint || !existsSync(checkpoint.path)) throw new StudioError(`run ${run.id} has no checkpoint yet`, 'conflict');
+    const conditional = isConditional(run.config.model.kind);
+    if (request.classLabel !== undefined && request.classLabel !== null && !conditional) {
+      throw new StudioError(`run ${run.id} is not a conditional model: --class needs a cgan or cdcgan run`);
+    }
+    await selectBackend({ prefer: 'auto' });
+    const generator = await LoadedGenerator.fromCheckpoint(checkpoint.path);
+    try {
+      const seed = request.seed ?? 1;
+      const labels = request.classLabel !== undefined && request.classLabel !== null ? [request.classLabel] : null;
+      const batch = await generator.sample(request.count, seed, labels);
+      const outDir = resolve(request.outDir);
+      mkdirSync(outDir, { recursive: true });
+      const taken = new Set(readdirSync(outDir));
+      const base = `run${run.id}-step${generator.step}-seed${seed}`;
+      if (request.grid) {
+        const name = freeName(taken, `${base}-grid`, '.png');
+        const columns = conditional && !labels ? run.config.model.numClasses : Math.ceil(Math.sqrt(request.count));
+        await writeGridPng(join(outDir, name), batch, columns);
+        return { files: [join(outDir, name)], step: generator.step };
+      }
+      const names = Array.from({ length: request.count }, (_, i) => {
+        const name = freeName(taken, `${base}-${String(i).padStart(4, '0')}`, '.png');
+        taken.add(name);
+        return name;
+      });
+      return { files: await writeImagePngs(outDir, batch, names), step: generator.step };
+    } finally {
+      generator.dispose();
+    }
+  }
+
+  /** Deletes a run's rows and files (not while it trains). */
+  deleteRun(id: number): void {
+    const run = this.getRun(id);
+    if (run.status === 'running' && run.pid !== null && processIsAlive(run.pid)) {
+      throw new StudioError(`run ${id} is running; stop it first`, 'conflict');
+    }
+    this.runs.deleteRun(id);
+    rmSync(runDir(this.home, id), { recursive: true, force: true });
+  }
+}
+
+/** A file name not yet in `taken`: `stem.ext`, else `stem-1.ext`, `stem-2.ext`, … (never overwrite). */
+function freeName(taken: Set<string>, stem: string, ext: string): string {
+  if (!taken.has(stem + ext)) return stem + ext;
+  for (let i = 1; ; i++) if (!taken.has(`${stem}-${i}${ext}`)) return `${stem}-${i}${ext}`;
+}
+
+export function validateTrainConfig(config: TrainConfig): void {
+  const fail = (message: string) => {
+    throw new StudioError(message);
+  };
+  try {
+    validateModelConfig({ ...config.model, numClasses: isConditional(config.model.kind) ? Math.max(2, config.model.numClasses) : 0 });
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const positiveInt = (name: string, value: number, max: number) => {
+    if (!Number.isInteger(value) || value < 1 || value > max) fail(`${name} must be an integer from 1 to ${max} (got ${value})`);
+  };
+  positiveInt('batch', config.batch, 4096);
+  positiveInt('k', config.k, 100);
+  positiveInt('epochs', config.epochs, 100_000);
+  if (config.steps !== null) positiveInt('steps', config.steps, 100_000_000);
+  if (!Number.isFinite(config.lr) || config.lr <= 0) fail(`lr must be a positive number (got ${config.lr})`);
+  if (!Number.isFinite(config.beta1) || config.beta1 < 0 || config.beta1 >= 1) fail(`beta1 must be in [0, 1) (got ${config.beta1})`);
+  if (!Number.isFinite(config.beta2) || config.beta2 < 0 || config.beta2 >= 1) fail(`beta2 must be in [0, 1) (got ${config.beta2})`);
+  if (!Number.isSafeInteger(config.seed) || config.seed < 0) fail(`seed must be a non-negative integer (got ${config.seed})`);
+  if (!config.data) fail('no data given');
+  if (!config.name || config.name.length > 200) fail('a run name must be 1 to 200 characters');
+}

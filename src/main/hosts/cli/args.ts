@@ -1,0 +1,179 @@
+// Argument parsing for `gan-studio`: turns argv into a typed command or a UsageError.
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { IMAGE_SIZES, MODEL_KINDS, TRAIN_DEFAULTS, type BackendName, type ImageSize, type ModelKind, type TrainConfig } from '../../../shared/types';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const USAGE = `Usage: gan-studio <command> [options]
+
+Commands:
+  train     --data PATH [--model dcgan|gan|cgan|cdcgan] [--size 28|32|64] [--channels 1|3]
+            [--epochs N | --steps N] [--batch N] [--lr X] [--beta1 X] [--k N] [--latent N]
+            [--seed N] [--name NAME] [--limit N] [--labels] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu]
+            [--resume RUN_ID] [--json]
+  generate  --run RUN_ID --count N --out DIR [--grid] [--seed N] [--class C]
+  runs      [--json]
+  info      [--json]
+
+Global options:
+  --home DIR   the studio's home (default: $GAN_STUDIO_HOME, else ~/.gan-studio)
+  --help       this text
+`;
+
+export type Command =
+  | { name: 'help' }
+  | { name: 'version' }
+  | {
+      name: 'train';
+      home?: string;
+      json: boolean;
+      config: TrainConfig | null;
+      resume: number | null;
+      epochs?: number;
+      steps?: number;
+      limit: number | null;
+      labels: boolean;
+      backend: BackendName | 'auto';
+    }
+  | { name: 'generate'; home?: string; json: boolean; runId: number; count: number; out: string; grid: boolean; seed: number; classLabel: string | null }
+  | { name: 'runs'; home?: string; json: boolean }
+  | { name: 'info'; home?: string; json: boolean };
+
+const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+
+function int(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value.trim())) throw new UsageError(`--${name} must be a whole number (got "${value}")`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be from ${min} to ${max} (got ${value})`);
+  return n;
+}
+
+function num(name: string, value: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${what} (got "${value}")`);
+  return n;
+}
+
+function oneOf<T extends string | number>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  const match = allowed.find((a) => String(a) === value);
+  if (match === undefined) throw new UsageError(`--${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+  return match;
+}
+
+export function parseCommand(argv: string[]): Command {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') return { name: 'help' };
+  if (command === '--version' || command === '-v') return { name: 'version' };
+  const common = { home: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } as const;
+  const parse = <O extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(options: O) => {
+    try {
+      return parseArgs({ args: rest, options: { ...common, ...options }, strict: true, allowPositionals: false }).values;
+    } catch (err) {
+      throw new UsageError((err as Error).message.replace(/^.*?: /, '').split('\n')[0]!);
+    }
+  };
+  switch (command) {
+    case 'train': {
+      const v = parse({
+        data: { type: 'string' },
+        model: { type: 'string' },
+        size: { type: 'string' },
+        channels: { type: 'string' },
+        epochs: { type: 'string' },
+        steps: { type: 'string' },
+        batch: { type: 'string' },
+        lr: { type: 'string' },
+        beta1: { type: 'string' },
+        k: { type: 'string' },
+        latent: { type: 'string' },
+        seed: { type: 'string' },
+        name: { type: 'string' },
+        limit: { type: 'string' },
+        labels: { type: 'boolean', default: false },
+        backend: { type: 'string' },
+        resume: { type: 'string' },
+      });
+      if (v.help) return { name: 'help' };
+      const epochs = int('epochs', v.epochs as string | undefined, 1, 100_000);
+      const steps = int('steps', v.steps as string | undefined, 1, 100_000_000);
+      if (epochs !== undefined && steps !== undefined) throw new UsageError('give --epochs or --steps, not both');
+      const resume = int('resume', v.resume as string | undefined, 1, Number.MAX_SAFE_INTEGER) ?? null;
+      const limit = int('limit', v.limit as string | undefined, 1, 100_000_000) ?? null;
+      const backend = oneOf('backend', v.backend as string | undefined, BACKENDS) ?? 'auto';
+      const base = { name: 'train' as const, home: v.home as string | undefined, json: Boolean(v.json), limit, labels: Boolean(v.labels), backend };
+      if (resume !== null) {
+        const fixed = ['data', 'model', 'size', 'channels', 'batch', 'lr', 'beta1', 'k', 'latent', 'seed', 'name'].filter((key) => v[key as keyof typeof v] !== undefined);
+        if (fixed.length) throw new UsageError(`--resume continues a run with its own settings; drop --${fixed.join(', --')}`);
+        return { ...base, config: null, resume, epochs, steps };
+      }
+      const given = v.data as string | undefined;
+      if (!given) throw new UsageError('train needs --data PATH (an image folder or an IDX file)');
+      // Record an absolute path, so the run can be resumed from any working directory.
+      const data = existsSync(given) ? resolve(given) : given;
+      const model = oneOf('model', v.model as string | undefined, MODEL_KINDS) ?? ('dcgan' as ModelKind);
+      const size = (oneOf('size', v.size as string | undefined, IMAGE_SIZES.map(String)) ?? '28') as `${ImageSize}`;
+      const channels = oneOf('channels', v.channels as string | undefined, ['1', '3']) ?? '1';
+      const config: TrainConfig = {
+        model: {
+          kind: model,
+          size: Number(size) as ImageSize,
+          channels: Number(channels) as 1 | 3,
+          latent: int('latent', v.latent as string | undefined, 1, 4096) ?? TRAIN_DEFAULTS.latent,
+          numClasses: 0,
+        },
+        data,
+        epochs: epochs ?? TRAIN_DEFAULTS.epochs,
+        steps: steps ?? null,
+        batch: int('batch', v.batch as string | undefined, 1, 4096) ?? TRAIN_DEFAULTS.batch,
+        lr: num('lr', v.lr as string | undefined, (n) => n > 0, 'a positive number') ?? TRAIN_DEFAULTS.lr,
+        beta1: num('beta1', v.beta1 as string | undefined, (n) => n >= 0 && n < 1, 'in [0, 1)') ?? TRAIN_DEFAULTS.beta1,
+        beta2: TRAIN_DEFAULTS.beta2,
+        k: int('k', v.k as string | undefined, 1, 100) ?? TRAIN_DEFAULTS.k,
+        seed: int('seed', v.seed as string | undefined, 0, 2 ** 31 - 1) ?? TRAIN_DEFAULTS.seed,
+        name: (v.name as string | undefined) ?? `${model}-${basename(data.replace(/[\\/]+$/, '')) || 'data'}`,
+      };
+      return { ...base, config, resume: null };
+    }
+    case 'generate': {
+      const v = parse({
+        run: { type: 'string' },
+        count: { type: 'string' },
+        out: { type: 'string' },
+        grid: { type: 'boolean', default: false },
+        seed: { type: 'string' },
+        class: { type: 'string' },
+      });
+      if (v.help) return { name: 'help' };
+      const runId = int('run', v.run as string | undefined, 1, Number.MAX_SAFE_INTEGER);
+      if (runId === undefined) throw new UsageError('generate needs --run RUN_ID');
+      const out = v.out as string | undefined;
+      if (!out) throw new UsageError('generate needs --out DIR');
+      return {
+        name: 'generate',
+        home: v.home as string | undefined,
+        json: Boolean(v.json),
+        runId,
+        count: int('count', v.count as string | undefined, 1, 10_000) ?? 64,
+        out,
+        grid: Boolean(v.grid),
+        seed: int('seed', v.seed as string | undefined, 0, 2 ** 31 - 1) ?? 1,
+        classLabel: (v.class as string | undefined) ?? null,
+      };
+    }
+    case 'runs':
+    case 'info': {
+      const v = parse({});
+      if (v.help) return { name: 'help' };
+      return { name: command, home: v.home as string | undefined, json: Boolean(v.json) };
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
