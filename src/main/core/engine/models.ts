@@ -157,7 +157,8 @@ function dcganDiscriminator(config: ModelConfig, init: Init, conditional: boolea
   }
   const widths = [...dcganWidths(size)].reverse(); // narrowest first
   widths.forEach((filters, i) => {
-    x = conv(filters, 4, 2, 'same', init, i === 0).apply(x) as tf.SymbolicTensor;
+    // Bias only where no batchnorm follows; the 64 px paper stack has none at all.
+    x = conv(filters, 4, 2, 'same', init, i === 0 && size === 28).apply(x) as tf.SymbolicTensor;
     if (i > 0) x = batchNorm(init).apply(x) as tf.SymbolicTensor;
     x = tf.layers.leakyReLU({ alpha: LEAK }).apply(x) as tf.SymbolicTensor;
   });
