@@ -16,6 +16,8 @@ export interface ModelConfig {
   latent: number;
   /** Number of classes for conditional models (cgan, cdcgan); 0 for unconditional ones. */
   numClasses: number;
+  /** Names of those classes (from the training data), when known. */
+  classNames?: string[];
 }
 
 export interface TrainConfig {

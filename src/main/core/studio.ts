@@ -190,7 +190,9 @@ export class Studio {
       if (err instanceof SetupError) throw new StudioError(err.message, err.kind === 'data' ? 'data' : 'invalid');
       throw err;
     }
-    if (isConditional(config.model.kind)) config = { ...config, model: { ...config.model, numClasses: data.classNames.length } };
+    if (isConditional(config.model.kind)) {
+      config = { ...config, model: { ...config.model, numClasses: data.classNames.length, classNames: data.classNames } };
+    }
     const info = backend as BackendInfo | null;
     if (!info) {
       session.cancel();

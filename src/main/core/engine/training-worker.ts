@@ -83,7 +83,7 @@ async function runJob(job: TrainingJob): Promise<void> {
             'an image folder with one subfolder per class, or IDX images with their labels file beside them',
         );
       }
-      config = { ...config, model: { ...config.model, numClasses: dataset.classNames.length } };
+      config = { ...config, model: { ...config.model, numClasses: dataset.classNames.length, classNames: dataset.classNames } };
     }
     send({
       type: 'ready',

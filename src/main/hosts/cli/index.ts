@@ -166,7 +166,7 @@ async function generate(studio: Studio, cmd: Extract<Command, { name: 'generate'
   const run = studio.getRun(cmd.runId);
   let classLabel: number | null = null;
   if (cmd.classLabel !== null) {
-    const names = run.config.model.numClasses > 0 ? await classNamesOf(studio, run) : [];
+    const names = run.config.model.classNames ?? [];
     const byName = names.findIndex((n) => n.toLowerCase() === cmd.classLabel!.toLowerCase());
     classLabel = /^\d+$/.test(cmd.classLabel) ? Number(cmd.classLabel) : byName;
     if (classLabel < 0) throw new StudioError(`unknown class "${cmd.classLabel}"${names.length ? `; classes: ${names.join(', ')}` : ''}`);
@@ -175,12 +175,6 @@ async function generate(studio: Studio, cmd: Extract<Command, { name: 'generate'
   if (cmd.json) json({ event: 'done', runId: cmd.runId, step: result.step, files: result.files });
   else out(`Wrote ${result.files.length} file${result.files.length === 1 ? '' : 's'} from run ${cmd.runId} (step ${result.step}) to ${cmd.out}`);
   return EXIT.ok;
-}
-
-/** Class names recorded with a run's data, when the run's config came from a labelled set. */
-async function classNamesOf(studio: Studio, run: RunRecord): Promise<string[]> {
-  const dataset = run.datasetId !== null ? studio.datasets.get(run.datasetId) : null;
-  return dataset?.classNames ?? [];
 }
 
 function runs(studio: Studio, cmd: Extract<Command, { name: 'runs' }>): number {

@@ -8,7 +8,7 @@ beforeAll(async () => {
   await selectBackend({ prefer: 'wasm' });
 });
 
-const trainable = (model: tf.LayersModel) => model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0);
+const trainable = (model: tf.LayersModel) => model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
 
 /** Parameters of a conv or transposed conv layer (k x k kernel, optional bias). */
 const convParams = (cin: number, cout: number, k: number, bias = false) => cin * cout * k * k + (bias ? cout : 0);
