@@ -44,11 +44,11 @@ export function tileGrid(batch: ImageBatch, columns: number, pad = 2): { data: U
 }
 
 export async function encodePng(data: Uint8Array, width: number, height: number, channels: number): Promise<Buffer> {
-  return sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), {
+  const image = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), {
     raw: { width, height, channels: channels as 1 | 3 },
-  })
-    .png()
-    .toBuffer();
+  });
+  // One channel stays a grayscale PNG (sharp would otherwise write it as sRGB).
+  return (channels === 1 ? image.toColourspace('b-w') : image).png().toBuffer();
 }
 
 /** Writes a file atomically: a temporary name beside it, then a rename. */

@@ -6,7 +6,7 @@
 // both optimizers' moments and iteration counts, the step and the fixed latent. Resuming from the
 // checkpoint at step n therefore continues exactly as an uninterrupted run would.
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EpochSummary, ImageDataset, StepMetrics, TrainConfig } from '../../../shared/types';
 import { readCheckpoint, writeCheckpoint, type StoredTensor } from './checkpoint';
@@ -131,7 +131,16 @@ export class Trainer {
     await mkdir(join(setup.runDir, 'checkpoints'), { recursive: true });
     const trainer = new Trainer(setup);
     try {
-      if (setup.resumeFrom) await trainer.restore(setup.resumeFrom);
+      if (setup.resumeFrom) {
+        await trainer.restore(setup.resumeFrom);
+        // Earlier sessions' checkpoint files count against the retention limit too.
+        const dir = join(setup.runDir, 'checkpoints');
+        const earlier = (await readdir(dir))
+          .filter((f) => /^step-\d{8}\.ckpt$/.test(f) && Number(f.slice(5, 13)) <= trainer.step)
+          .sort()
+          .map((f) => join(dir, f));
+        trainer.checkpoints.push(...earlier);
+      }
     } catch (err) {
       trainer.dispose();
       throw err;
@@ -333,11 +342,12 @@ export class Trainer {
     }
     this.lastCheckpointStep = this.step;
     this.checkpoints.push(path);
-    hooks.onCheckpoint({ step: this.step, epoch: this.completedEpochs, path });
+    // Retire the oldest files before announcing the new one, so listeners see the final set.
     const keep = this.setup.keepCheckpoints ?? 3;
     while (this.checkpoints.length > keep) {
       await rm(this.checkpoints.shift()!, { force: true });
     }
+    hooks.onCheckpoint({ step: this.step, epoch: this.completedEpochs, path });
   }
 
   private async restore(path: string): Promise<void> {

@@ -87,9 +87,11 @@ export class TrainingSession extends EventEmitter<TrainingSessionEvents> {
             rejectReady(new SetupError(message.message, message.kind));
             finish({ type: 'done', status: 'failed', step: 0, epoch: 0, error: message.message, memory: { peakRssBytes: 0 } });
             break;
-          case 'started':
-            this.emit('started', message);
+          case 'started': {
+            const { type: _type, ...started } = message;
+            this.emit('started', started);
             break;
+          }
           case 'step':
             this.emit('step', message.metrics);
             break;
@@ -97,10 +99,10 @@ export class TrainingSession extends EventEmitter<TrainingSessionEvents> {
             this.emit('epoch', message.summary);
             break;
           case 'grid':
-            this.emit('grid', message);
+            this.emit('grid', { epoch: message.epoch, step: message.step, path: message.path });
             break;
           case 'checkpoint':
-            this.emit('checkpoint', message);
+            this.emit('checkpoint', { step: message.step, epoch: message.epoch, path: message.path });
             break;
           case 'paused':
             this.emit('paused');

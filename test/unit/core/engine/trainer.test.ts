@@ -78,6 +78,8 @@ async function expectResumeMatchesStraight(kind: ModelKind): Promise<void> {
   const second = await train(config(kind, { steps: 20 }), join(dir, 'resumed'), checkpoint.path);
   expect(second.outcome).toMatchObject({ status: 'completed', step: 20 });
   expect(second.seen.steps.map((m) => m.step)).toEqual(Array.from({ length: 10 }, (_, i) => 11 + i));
+  // Retention counts the first session's files too: of 8, 10, 16, 20 the newest three remain.
+  expect((await readdir(join(dir, 'resumed', 'checkpoints'))).sort()).toEqual(['step-00000010.ckpt', 'step-00000016.ckpt', 'step-00000020.ckpt']);
   const metric = (list: StepMetrics[]) => list.flatMap((m) => [m.lossD, m.lossG, m.dReal, m.dFake]);
   const metricDiff = maxRelDiff(metric(straight.seen.steps.slice(10)), metric(second.seen.steps));
   const weightDiff = maxRelDiff(straight.weights.flat(), second.weights.flat());
@@ -132,6 +134,7 @@ describe('Trainer', () => {
     expect(seen.checkpoints.map((c) => c.step)).toEqual([8, 16]);
     const meta = await sharp(seen.grids[0]!.path).metadata();
     expect([meta.width, meta.height]).toEqual([8 * 28 + 9 * 2, 8 * 28 + 9 * 2]);
+    expect(meta.channels).toBe(1); // a grayscale model writes grayscale PNGs
     const ckpt = await readCheckpoint<{ step: number; config: TrainConfig }>(seen.checkpoints[1]!.path);
     expect(ckpt.meta.step).toBe(16);
     expect(ckpt.meta.config).toEqual(cfg);
