@@ -1,0 +1,590 @@
+/**
+ * `npm run bench [-- flags]`: how fast GAN Studio trains on this machine, with the backend that
+ * selectBackend picks (or the one --backend forces).
+ *
+ *  1. Training-step throughput: the real Trainer's trainStep() (a D update on a real and a fake
+ *     batch, then the G update), batch 64, on a synthetic in-memory dataset of random pixels in a
+ *     temporary run directory (deleted afterwards). Two warm-up steps, then N timed steps;
+ *     ms/step and images/s (batch / seconds per step), and the process's peak RSS sampled at every
+ *     step of that model (the figure a training worker's memory budget needs).
+ *  2. Conv kernel timings at the convolution shapes the chosen models use (read from the built
+ *     models): Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter. On wasm the two backprop
+ *     kernels are GAN Studio's own (./src/main/core/engine/wasm-kernels.ts); elsewhere they are
+ *     the backend's, and labelled so.
+ *  3. --peer: the PyTorch peer (../shared/bench/torch_dcgan.py, beside the repository) on the
+ *     same models, batch and thread count, and the ratio ours/peer.
+ *
+ * --json prints one JSON line per figure on stdout (everything else goes to stderr).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { BACKEND_ORDER, describeBackend, selectBackend } from '../src/main/core/engine/backends';
+import { buildGan, disposeGan } from '../src/main/core/engine/models';
+import { Prng } from '../src/main/core/engine/rng';
+import { Trainer } from '../src/main/core/engine/trainer';
+import { timeConvKernels, wasmTrainingKernelsRegistered, type ConvBenchShape } from '../src/main/core/engine/wasm-kernels';
+import { TRAIN_DEFAULTS, type BackendInfo, type BackendName, type ImageDataset, type ModelConfig, type TrainConfig } from '../src/shared/types';
+
+const BATCH = 64;
+const WARMUP_STEPS = 2;
+const DATASET_IMAGES = 256;
+const DEFAULT_PEER_THREADS = 2;
+const DEFAULT_KERNEL_REPS = 3;
+const MB = 1024 * 1024;
+
+interface BenchModel {
+  model: ModelConfig;
+  /** Timed steps when --steps is not given (DCGAN-64 takes seconds a step on wasm). */
+  defaultSteps: number;
+}
+
+const MODELS: Record<string, BenchModel> = {
+  dcgan28: { model: { kind: 'dcgan', size: 28, channels: 1, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 5 },
+  dcgan64: { model: { kind: 'dcgan', size: 64, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 3 },
+};
+
+const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--repeat N] [--no-train] [--no-kernels] [--kernel-reps N] [--peer] [--peer-threads N] [--python CMD] [--json]
+
+Times GAN Studio's full training step (trainStep: D on a real + fake batch, then G; batch ${BATCH})
+and the conv kernels at the models' shapes, on the active TensorFlow.js backend.
+
+options:
+  --backend NAME      force a backend: ${BACKEND_ORDER.join(', ')} or auto (default: auto)
+  --models LIST       comma-separated, from ${Object.keys(MODELS).join(', ')} (default: all)
+  --steps N           timed training steps per model (default: ${Object.entries(MODELS).map(([k, m]) => `${m.defaultSteps} for ${k}`).join(', ')})
+  --repeat N          time each model N times and report the median (default: 1)
+  --no-train          skip the training-step timings (kernels only)
+  --no-kernels        skip the conv kernel timings
+  --kernel-reps N     calls per kernel timing, after one warm-up call (default: ${DEFAULT_KERNEL_REPS})
+  --peer              also time the PyTorch peer (../shared/bench/torch_dcgan.py) and print ours/peer
+  --peer-threads N    torch.set_num_threads for the peer (default: ${DEFAULT_PEER_THREADS}; on a busy machine 1 can be faster)
+  --python CMD        Python interpreter for --peer (default: python3, then /usr/bin/python3)
+  --json              one JSON line per figure on stdout
+  -h, --help          this text
+`;
+
+class UsageError extends Error {}
+
+interface Options {
+  backend: BackendName | 'auto';
+  models: string[];
+  steps: number | null;
+  repeat: number;
+  train: boolean;
+  kernels: boolean;
+  kernelReps: number;
+  peer: boolean;
+  peerThreads: number;
+  python: string | null;
+  json: boolean;
+}
+
+function positiveInt(flag: string, value: string | undefined): number | null {
+  if (value === undefined) return null;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag} needs a positive integer (got '${value}')`);
+  return Number(value);
+}
+
+function parseOptions(argv: string[]): Options | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        backend: { type: 'string' },
+        models: { type: 'string' },
+        steps: { type: 'string' },
+        repeat: { type: 'string' },
+        'no-train': { type: 'boolean' },
+        'no-kernels': { type: 'boolean' },
+        'kernel-reps': { type: 'string' },
+        peer: { type: 'boolean' },
+        'peer-threads': { type: 'string' },
+        python: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) return 'help';
+  if (values['no-train'] && values['no-kernels']) throw new UsageError('--no-train and --no-kernels leave nothing to time');
+  const backend = values.backend ?? 'auto';
+  if (backend !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(backend)) {
+    throw new UsageError(`unknown backend '${backend}'; use one of ${BACKEND_ORDER.join(', ')} or auto`);
+  }
+  const models = values.models === undefined ? Object.keys(MODELS) : values.models.split(',').map((m) => m.trim()).filter((m) => m);
+  if (models.length === 0) throw new UsageError('--models needs at least one model');
+  for (const m of models) {
+    if (!(m in MODELS)) throw new UsageError(`unknown model '${m}'; use ${Object.keys(MODELS).join(', ')}`);
+  }
+  return {
+    backend: backend as BackendName | 'auto',
+    models: [...new Set(models)],
+    steps: positiveInt('--steps', values.steps),
+    repeat: positiveInt('--repeat', values.repeat) ?? 1,
+    train: !values['no-train'],
+    kernels: !values['no-kernels'],
+    kernelReps: positiveInt('--kernel-reps', values['kernel-reps']) ?? DEFAULT_KERNEL_REPS,
+    peer: values.peer ?? false,
+    peerThreads: positiveInt('--peer-threads', values['peer-threads']) ?? DEFAULT_PEER_THREADS,
+    python: values.python ?? null,
+    json: values.json ?? false,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+let jsonMode = false;
+
+/** Human-readable lines: stdout normally, stderr in --json mode (stdout holds only figures). */
+function say(line = ''): void {
+  (jsonMode ? process.stderr : process.stdout).write(`${line}\n`);
+}
+
+function emit(figure: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(figure)}\n`);
+}
+
+/** Progress for a person watching a terminal. */
+function progress(text: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
+}
+
+function endProgress(): void {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function fmt(value: number, digits = 1): string {
+  return value.toFixed(digits);
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** A fixed-width table row: the first column left-aligned, the others right-aligned. */
+function row(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training-step throughput
+
+function syntheticDataset(model: ModelConfig): ImageDataset {
+  const { size, channels } = model;
+  const pixels = new Uint8Array(DATASET_IMAGES * size * size * channels);
+  const rng = new Prng(12345);
+  for (let i = 0; i < pixels.length; i += 4) {
+    const v = rng.nextUint32();
+    pixels[i] = v & 0xff;
+    if (i + 1 < pixels.length) pixels[i + 1] = (v >>> 8) & 0xff;
+    if (i + 2 < pixels.length) pixels[i + 2] = (v >>> 16) & 0xff;
+    if (i + 3 < pixels.length) pixels[i + 3] = v >>> 24;
+  }
+  return {
+    count: DATASET_IMAGES,
+    height: size,
+    width: size,
+    channels,
+    pixels,
+    labels: null,
+    classNames: [],
+    source: `synthetic: ${DATASET_IMAGES} random ${size}x${size}x${channels} images`,
+  };
+}
+
+function trainConfig(name: string, model: ModelConfig): TrainConfig {
+  return {
+    model,
+    data: 'synthetic',
+    epochs: 1,
+    steps: null,
+    batch: BATCH,
+    lr: TRAIN_DEFAULTS.lr,
+    beta1: TRAIN_DEFAULTS.beta1,
+    beta2: TRAIN_DEFAULTS.beta2,
+    k: TRAIN_DEFAULTS.k,
+    seed: TRAIN_DEFAULTS.seed,
+    name: `bench-${name}`,
+  };
+}
+
+interface StepTiming {
+  model: string;
+  batch: number;
+  steps: number;
+  /** ms per step of each repeat, in order. */
+  runsMs: number[];
+  msPerStep: number;
+  imagesPerSec: number;
+  peakRssMb: number;
+  /** Process CPU time / wall time over the timed steps, in percent. */
+  cpuPercent: number;
+}
+
+/** The temporary run directory in use, removed also when the run is interrupted. */
+let activeRunDir: string | null = null;
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (activeRunDir != null) rmSync(activeRunDir, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
+async function timeTraining(name: string, spec: BenchModel, steps: number, repeat: number): Promise<StepTiming> {
+  const runDir = await mkdtemp(join(tmpdir(), 'gan-studio-bench-'));
+  activeRunDir = runDir;
+  let peakRss = process.memoryUsage().rss;
+  const sample = () => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  };
+  let trainer: Trainer | null = null;
+  try {
+    trainer = await Trainer.create({ config: trainConfig(name, spec.model), dataset: syntheticDataset(spec.model), runDir, resumeFrom: null });
+    sample();
+    for (let i = 0; i < WARMUP_STEPS; i++) {
+      progress(`${name}: warm-up step ${i + 1}/${WARMUP_STEPS}`);
+      await trainer.trainStep();
+      sample();
+    }
+    const runsMs: number[] = [];
+    const cpu0 = process.cpuUsage();
+    let wallMs = 0;
+    for (let r = 0; r < repeat; r++) {
+      let total = 0;
+      for (let i = 0; i < steps; i++) {
+        progress(`${name}: ${repeat > 1 ? `run ${r + 1}/${repeat}, ` : ''}step ${i + 1}/${steps}`);
+        const t0 = performance.now();
+        const metrics = await trainer.trainStep();
+        total += performance.now() - t0;
+        sample();
+        if (![metrics.lossD, metrics.lossG].every(Number.isFinite)) {
+          throw new Error(`${name}: the training step produced non-finite losses (loss_D=${metrics.lossD}, loss_G=${metrics.lossG})`);
+        }
+      }
+      runsMs.push(total / steps);
+      wallMs += total;
+    }
+    const cpu = process.cpuUsage(cpu0);
+    endProgress();
+    const msPerStep = median(runsMs);
+    return {
+      model: name,
+      batch: trainer.batch,
+      steps,
+      runsMs,
+      msPerStep,
+      imagesPerSec: trainer.batch / (msPerStep / 1000),
+      peakRssMb: peakRss / MB,
+      cpuPercent: ((cpu.user + cpu.system) / 1000 / Math.max(wallMs, 1e-9)) * 100,
+    };
+  } finally {
+    endProgress();
+    trainer?.dispose();
+    await rm(runDir, { recursive: true, force: true });
+    activeRunDir = null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PyTorch peer
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const PEER_SCRIPT = resolve(REPO_ROOT, '..', 'shared', 'bench', 'torch_dcgan.py');
+
+interface Peer {
+  python: string;
+  torchVersion: string;
+}
+
+type PeerProbe = { ok: true; peer: Peer } | { ok: false; message: string };
+
+function probePeer(python: string | null): PeerProbe {
+  if (!existsSync(PEER_SCRIPT)) return { ok: false, message: `peer: ${PEER_SCRIPT} not found — the PyTorch peer cannot run` };
+  const candidates = python != null ? [python] : ['python3', '/usr/bin/python3'];
+  for (const candidate of candidates) {
+    const r = spawnSync(candidate, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status === 0) return { ok: true, peer: { python: candidate, torchVersion: r.stdout.trim() } };
+  }
+  const tried = candidates.map((c) => `${c} -c 'import torch'`).join(', ');
+  return { ok: false, message: `peer: PyTorch not available (${tried} failed) — install python3-torch to compare` };
+}
+
+interface PeerResult {
+  imagesPerSec: number;
+  msPerStep: number;
+  runs: number[];
+}
+
+function runPeer(peer: Peer, name: string, steps: number, repeat: number, threads: number): PeerResult {
+  const runs: { ips: number; ms: number }[] = [];
+  for (let r = 0; r < repeat; r++) {
+    progress(`${name}: PyTorch peer${repeat > 1 ? ` run ${r + 1}/${repeat}` : ''}`);
+    const args = [PEER_SCRIPT, '--model', name, '--batch', String(BATCH), '--threads', String(threads), '--steps', String(steps)];
+    const res = spawnSync(peer.python, args, { encoding: 'utf8', timeout: 600_000 });
+    endProgress();
+    if (res.status !== 0) {
+      const why = res.error?.message ?? (res.stderr.trim().split('\n').pop() || `exit status ${res.status}`);
+      throw new Error(`the PyTorch peer failed (${peer.python} ${args.join(' ')}): ${why}`);
+    }
+    const line = res.stdout.trim().split('\n').pop() ?? '';
+    let out: { images_per_s?: unknown; ms_per_step?: unknown };
+    try {
+      out = JSON.parse(line) as typeof out;
+    } catch {
+      throw new Error(`the PyTorch peer printed no JSON line (got '${line.slice(0, 200)}')`);
+    }
+    if (typeof out.images_per_s !== 'number' || typeof out.ms_per_step !== 'number') {
+      throw new Error(`the PyTorch peer's line has no images_per_s/ms_per_step: ${line.slice(0, 200)}`);
+    }
+    runs.push({ ips: out.images_per_s, ms: out.ms_per_step });
+  }
+  const ms = median(runs.map((r) => r.ms));
+  return { msPerStep: ms, imagesPerSec: BATCH / (ms / 1000), runs: runs.map((r) => r.ips) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv kernels at the models' shapes
+
+interface KernelCase {
+  shape: ConvBenchShape;
+  /** Forward convolution x -> y, e.g. "14x14x64 -> 7x7x128 k4 s2". */
+  label: string;
+  /** The layers that run this shape, e.g. "D conv 14->7", "G deconv 7->14". */
+  uses: string[];
+}
+
+type Dims = (number | null)[];
+
+function dims(shape: Dims | Dims[]): number[] {
+  const s = (Array.isArray(shape[0]) ? shape[0] : shape) as Dims;
+  return s.slice(1).map((d) => d ?? 0);
+}
+
+/**
+ * The convolution shapes of the chosen models, read from the built layers, as forward
+ * convolutions x -> y: a Conv2D layer is one; a Conv2DTranspose layer x -> y is the input
+ * gradient (Conv2DBackpropInput) of the convolution y -> x. Layers with 'valid' padding (the 4x4
+ * projections of the 32/64 px stacks, under 1% of the work) are listed in `skipped`:
+ * timeConvKernels times 'same' padding only.
+ */
+function kernelCases(models: string[]): { cases: KernelCase[]; skipped: string[] } {
+  const byKey = new Map<string, KernelCase>();
+  const skipped: string[] = [];
+  for (const name of models) {
+    const gan = buildGan(MODELS[name]!.model, 1);
+    try {
+      for (const [net, model] of [['G', gan.generator], ['D', gan.discriminator]] as const) {
+        for (const layer of model.layers) {
+          const cls = layer.getClassName();
+          if (cls !== 'Conv2D' && cls !== 'Conv2DTranspose') continue;
+          const cfg = layer.getConfig() as { kernelSize: number[]; strides: number[]; padding: string };
+          const inTensor = layer.input;
+          const input = dims((Array.isArray(inTensor) ? inTensor[0]! : inTensor).shape);
+          const output = dims(layer.outputShape as Dims | Dims[]);
+          const [x, y] = cls === 'Conv2D' ? [input, output] : [output, input];
+          const k = cfg.kernelSize[0]!;
+          const stride = cfg.strides[0]!;
+          const use = `${name} ${net} ${cls === 'Conv2D' ? 'conv' : 'deconv'} ${input[0]}->${output[0]}`;
+          const square = x[0] === x[1] && cfg.kernelSize[1] === k && cfg.strides[1] === stride;
+          if (cfg.padding !== 'same' || !square || y[0] !== Math.ceil(x[0]! / stride)) {
+            skipped.push(`${use} (${input.join('x')} -> ${output.join('x')}, k${k} s${stride} ${cfg.padding})`);
+            continue;
+          }
+          const label = `${x.join('x')} -> ${y.join('x')} k${k} s${stride}`;
+          const entry = byKey.get(label) ?? { shape: { batch: BATCH, inSize: x[0]!, inCh: x[2]!, outCh: y[2]!, k, stride }, label, uses: [] };
+          entry.uses.push(use);
+          byKey.set(label, entry);
+        }
+      }
+    } finally {
+      disposeGan(gan);
+    }
+  }
+  return { cases: [...byKey.values()], skipped };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function cpuSummary(): string {
+  const list = cpus();
+  const model = list[0]?.model?.trim() ?? 'unknown CPU';
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  return `${list.length} CPU${list.length === 1 ? '' : 's'} (${model}), load average ${load}`;
+}
+
+function backendThreads(info: BackendInfo): string {
+  const t = info.details['threads'];
+  return typeof t === 'number' ? `${t} thread${t === 1 ? '' : 's'}` : 'native threads';
+}
+
+/** 1 and 3: the training step of each chosen model, and the PyTorch peer's. */
+async function trainingSection(opts: Options, info: BackendInfo): Promise<void> {
+  const backend = info.name;
+  let probe: PeerProbe | null = null;
+  if (opts.peer) {
+    probe = probePeer(opts.python);
+    say(probe.ok ? `peer: PyTorch ${probe.peer.torchVersion} (${probe.peer.python} ${PEER_SCRIPT}, ${opts.peerThreads} thread${opts.peerThreads === 1 ? '' : 's'})` : probe.message);
+  }
+  const peer = probe?.ok ? probe.peer : null;
+  if (backend === 'cpu') {
+    say(`note: the cpu backend's Conv2DBackpropFilter is a plain JavaScript loop (over a minute per call at the DCGAN-28 ` +
+      `shapes): a DCGAN-28 step takes minutes, a DCGAN-64 step far longer (try --models dcgan28 --steps 1)`);
+  }
+
+  say();
+  say(`Training step (trainStep: D on a real + a fake batch, then G), batch ${BATCH}, ${DATASET_IMAGES} synthetic images, ` +
+    `${WARMUP_STEPS} warm-up steps${opts.repeat > 1 ? `, median of ${opts.repeat} runs` : ''} — ${backend}, ${backendThreads(info)}`);
+  const trainCols = ['model', 'batch', 'steps', 'ms/step', 'images/s', 'peak RSS MB', 'CPU %', ...(peer ? ['peer img/s', 'ours/peer'] : [])];
+  const trainWidths = [8, 5, 5, 9, 9, 11, 6, 10, 9];
+  if (!jsonMode) say(row(trainCols, trainWidths));
+  for (const name of opts.models) {
+    const spec = MODELS[name]!;
+    const steps = opts.steps ?? spec.defaultSteps;
+    const t = await timeTraining(name, spec, steps, opts.repeat);
+    const p = peer ? runPeer(peer, name, steps, opts.repeat, opts.peerThreads) : null;
+    const ratio = p ? t.imagesPerSec / p.imagesPerSec : null;
+    if (jsonMode) {
+      const figure: Record<string, unknown> = {
+        model: name,
+        batch: t.batch,
+        backend,
+        images_per_s: round(t.imagesPerSec, 1),
+        ms_per_step: round(t.msPerStep, 1),
+        peak_rss_mb: round(t.peakRssMb, 1),
+      };
+      if (p && ratio != null) {
+        figure['peer_images_per_s'] = round(p.imagesPerSec, 1);
+        figure['ratio'] = round(ratio, 3);
+      }
+      if (opts.repeat > 1) {
+        figure['runs_ms_per_step'] = t.runsMs.map((v) => round(v, 1));
+        if (p) figure['peer_runs_images_per_s'] = p.runs.map((v) => round(v, 1));
+      }
+      emit(figure);
+    } else {
+      const cells = [name, String(t.batch), String(t.steps), fmt(t.msPerStep), fmt(t.imagesPerSec), fmt(t.peakRssMb), fmt(t.cpuPercent, 0)];
+      if (p && ratio != null) cells.push(fmt(p.imagesPerSec), fmt(ratio, 2));
+      say(row(cells, trainWidths));
+      if (opts.repeat > 1) {
+        say(`  runs (ms/step): ${t.runsMs.map((v) => fmt(v)).join(', ')}`);
+        if (p) say(`  peer runs (images/s): ${p.runs.map((v) => fmt(v)).join(', ')}`);
+      }
+    }
+  }
+  if (!jsonMode) {
+    say(`CPU %: this process's CPU time / wall time while timing` +
+      (info.details['threads'] === 1 ? ' (wasm runs 1 thread here: well under 100 means other processes took the CPU)' : ''));
+  }
+  say(`process max RSS so far (OS high-water mark): ${fmt(process.resourceUsage().maxRSS / 1024)} MB`);
+}
+
+/** 2: Conv2D and its two backprop kernels at the chosen models' conv shapes. */
+async function kernelSection(opts: Options, info: BackendInfo): Promise<void> {
+  const backend = info.name;
+  const { cases, skipped } = kernelCases(opts.models);
+  say();
+  if (backend === 'wasm') {
+    say(`Conv kernels on wasm (${backendThreads(info)}), batch ${BATCH}, 'same' padding, mean of ${opts.kernelReps} calls after 1 warm-up: ` +
+      `Conv2D is XNNPACK; Conv2DBackpropInput/Filter are GAN Studio's kernels ` +
+      `(${wasmTrainingKernelsRegistered() ? 'registered' : 'NOT registered: these are the stock ones'})`);
+  } else {
+    say(`Conv kernels on ${backend} — the backend's own Conv2D/Conv2DBackpropInput/Conv2DBackpropFilter, not GAN Studio's ` +
+      `wasm kernels (those run on wasm only: --backend wasm); batch ${BATCH}, 'same' padding, mean of ${opts.kernelReps} calls after 1 warm-up`);
+  }
+  say('shape: the forward conv x -> y (N=64); backprop_input is also the transposed conv y -> x');
+  const kernelWidths = [27, 9, 14, 15, 7, 8];
+  if (!jsonMode) say(row(['shape', 'conv2d', 'backprop_input', 'backprop_filter', 'in/conv', 'filt/conv'], kernelWidths));
+  for (const c of cases) {
+    progress(`kernels: ${c.label}`);
+    const t = await timeConvKernels(c.shape, opts.kernelReps);
+    endProgress();
+    if (jsonMode) {
+      const shape = `${c.label.replace(/ -> /, '->')} n${c.shape.batch}`;
+      emit({ kernel: 'conv2d', shape, backend, ms: round(t.conv2dMs, 2) });
+      emit({ kernel: 'backprop_input', shape, backend, ms: round(t.backpropInputMs, 2) });
+      emit({ kernel: 'backprop_filter', shape, backend, ms: round(t.backpropFilterMs, 2) });
+    } else {
+      say(row([
+        c.label,
+        fmt(t.conv2dMs, 2),
+        fmt(t.backpropInputMs, 2),
+        fmt(t.backpropFilterMs, 2),
+        fmt(t.backpropInputMs / t.conv2dMs, 2),
+        fmt(t.backpropFilterMs / t.conv2dMs, 2),
+      ], kernelWidths));
+      say(`  used by: ${c.uses.join('; ')}`);
+    }
+  }
+  if (skipped.length > 0) say(`not timed ('valid' padding; timeConvKernels times 'same' only): ${skipped.join('; ')}`);
+}
+
+async function main(): Promise<number> {
+  let opts: Options | 'help';
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n${USAGE.split('\n')[0]}\n(--help explains them)\n`);
+    return 2;
+  }
+  if (opts === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  jsonMode = opts.json;
+  if (jsonMode) {
+    // Keep stdout for figures: whatever tfjs or a backend logs goes to stderr.
+    console.log = console.error;
+    console.info = console.error;
+  }
+
+  const info = await selectBackend({ prefer: opts.backend });
+  say(`GAN Studio bench — node ${process.version}, tfjs ${tf.version.tfjs}, ${cpuSummary()}`);
+  say(describeBackend(info));
+  const [load1] = loadavg();
+  if (load1 != null && load1 > cpus().length / 2) {
+    say(`warning: load average ${load1.toFixed(2)} on ${cpus().length} CPUs before the run: other processes compete for the CPU, ` +
+      `so these timings will be low and noisy${jsonMode ? "" : " (see the CPU % column)"}`);
+  }
+
+  if (opts.train) await trainingSection(opts, info);
+  if (opts.kernels) await kernelSection(opts, info);
+  return 0;
+}
+
+// A closed pipe (\`npm run bench | head\`) ends the run quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    endProgress();
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
