@@ -142,6 +142,14 @@ export interface SkippedFile {
   reason: string;
 }
 
+/** Sizes a dataset can be imported at (the models train at IMAGE_SIZES; 128 is for later ones). */
+export type DatasetSize = 28 | 32 | 64 | 128;
+export const DATASET_SIZES: readonly DatasetSize[] = [28, 32, 64, 128] as const;
+
+/** How a non-square image becomes square: centre crop, letterbox on black, or stretch. */
+export type FitMode = 'crop' | 'pad' | 'stretch';
+export const FIT_MODES: readonly FitMode[] = ['crop', 'pad', 'stretch'] as const;
+
 export interface DatasetRecord {
   id: number;
   name: string;
@@ -149,7 +157,19 @@ export interface DatasetRecord {
   format: 'idx' | 'folder' | 'cifar10';
   size: number;
   channels: ImageChannels;
+  /** Images in the dataset (with --mirror: twice the images imported). */
   count: number;
   classNames: string[];
   createdAt: string;
+  /** When the cache was last (re)built. */
+  updatedAt: string;
+  fit: FitMode;
+  /** Horizontal flips were added (count doubles). */
+  mirror: boolean;
+  /** For image folders: first-level subfolders were used as classes. */
+  labelled: boolean;
+  /** Source files (or IDX / CIFAR records) considered at import: imported + skipped. */
+  seen: number;
+  /** Of those, how many could not be used. */
+  skipped: number;
 }

@@ -3,8 +3,10 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { BackendInfo, BackendName, EpochSummary, RunRecord, StepMetrics, TrainConfig } from '../../shared/types';
-import { RESUMABLE_STATUSES } from '../../shared/types';
+import type { BackendInfo, BackendName, EpochSummary, ImageSize, RunRecord, StepMetrics, TrainConfig } from '../../shared/types';
+import { IMAGE_SIZES, RESUMABLE_STATUSES } from '../../shared/types';
+import { isDataError } from './data/data-error';
+import { DatasetConflictError, DatasetImporter, type ImportProgressEvent, type ImportRequest, type ImportSummary } from './data/dataset-importer';
 import { selectBackend } from './engine/backends';
 import { LoadedGenerator } from './engine/generator';
 import { writeGridPng, writeImagePngs } from './engine/image-grid';
@@ -13,7 +15,7 @@ import { SetupError, TrainingSession } from './engine/training-session';
 import type { DataReady } from './engine/worker-protocol';
 import { ensureHome, runDir } from './home';
 import { openDatabase, type Database } from './store/database';
-import { DatasetStore } from './store/dataset-store';
+import { DatasetStore, type StoredDataset } from './store/dataset-store';
 import { processIsAlive, RunStore } from './store/run-store';
 
 /** A user-facing error: bad input or a request that cannot be met. Hosts print its message. */
@@ -41,6 +43,11 @@ export interface TrainRequest {
   /** For image folders: subfolders are classes. Conditional models always use labels. */
   labels?: boolean;
   keepCheckpoints?: number;
+  /**
+   * When config.data names an imported dataset: take the dataset's own size / channels instead
+   * of the config's (the CLI sets these when --size / --channels were not given).
+   */
+  shapeFromDataset?: { size?: boolean; channels?: boolean };
 }
 
 export interface TrainingEvents {
@@ -175,11 +182,19 @@ export class Studio {
       validateTrainConfig(config);
     }
 
+    // `--data NAME`: an imported dataset, loaded from its cache (no decoding) by the worker.
+    const dataset = this.datasetForData(config.data);
+    if (dataset) {
+      config = fitConfigToDataset(config, dataset, existing ? {} : (request.shapeFromDataset ?? {}));
+      if (!existing) validateTrainConfig(config);
+    }
+
     const session = new TrainingSession({
       config,
       backend: request.backend ?? 'auto',
       limit: request.limit ?? null,
       labels: request.labels ?? false,
+      cachePath: dataset?.cachePath ?? null,
     });
     let backend: BackendInfo | null = null;
     session.once('backend', (info) => (backend = info));
@@ -208,7 +223,7 @@ export class Studio {
       run = this.runs.claim(existing.id, process.pid);
       this.runs.updateConfig(existing.id, config);
     } else {
-      run = this.runs.createRun({ name: config.name, config, pid: process.pid });
+      run = this.runs.createRun({ name: config.name, config, pid: process.pid, datasetId: dataset?.id ?? null });
     }
     this.runs.setBackend(run.id, info.name, info.reason);
     const dir = runDir(this.home, run.id);
@@ -308,6 +323,54 @@ export class Studio {
     }
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Datasets
+
+  /**
+   * Imports an image folder, IDX set or CIFAR-10 batches into the home (see DatasetImporter):
+   * re-importing an unchanged source is instant. Bad input is a StudioError ('data', or
+   * 'conflict' for a name taken by another source).
+   */
+  async importDataset(request: ImportRequest, onProgress?: (p: ImportProgressEvent) => void): Promise<ImportSummary> {
+    try {
+      return await new DatasetImporter(this.home, this.datasets).import(request, onProgress);
+    } catch (err) {
+      if (err instanceof DatasetConflictError) throw new StudioError(err.message, 'conflict');
+      if (isDataError(err)) throw new StudioError(err.message, 'data');
+      throw err;
+    }
+  }
+
+  /** Imported datasets, by name. */
+  listDatasets(): StoredDataset[] {
+    return this.datasets.list();
+  }
+
+  /** A dataset by id or name. */
+  getDataset(idOrName: number | string): StoredDataset {
+    const d = typeof idOrName === 'number' ? this.datasets.get(idOrName) : this.datasets.findByName(idOrName);
+    if (!d) throw new StudioError(`there is no dataset ${typeof idOrName === 'number' ? idOrName : `"${idOrName}"`}`, 'not-found');
+    return d;
+  }
+
+  /** Deletes a dataset's row, cache file and contact sheet; runs that used it keep their records. */
+  async deleteDataset(id: number): Promise<void> {
+    const d = this.getDataset(id);
+    this.datasets.remove(id);
+    await new DatasetImporter(this.home, this.datasets).removeFiles(d);
+  }
+
+  /** The imported dataset `data` names, when it is not an existing path; null for a path. */
+  private datasetForData(data: string): StoredDataset | null {
+    if (existsSync(data)) return null;
+    const d = this.datasets.findByName(data);
+    if (!d) return null;
+    if (!d.cachePath || !existsSync(d.cachePath)) {
+      throw new StudioError(`dataset "${d.name}" has no cache file; import it again (gan-studio import ${d.sourcePath} --name ${d.name})`, 'data');
+    }
+    return d;
+  }
+
   /** Deletes a run's rows and files (not while it trains). */
   deleteRun(id: number): void {
     const run = this.getRun(id);
@@ -323,6 +386,41 @@ export class Studio {
 function freeName(taken: Set<string>, stem: string, ext: string): string {
   if (!taken.has(stem + ext)) return stem + ext;
   for (let i = 1; ; i++) if (!taken.has(`${stem}-${i}${ext}`)) return `${stem}-${i}${ext}`;
+}
+
+/**
+ * The config with the dataset's size / channels where `take` says so; a StudioError when the
+ * dataset cannot be trained at the config's size or channels.
+ */
+export function fitConfigToDataset(
+  config: TrainConfig,
+  dataset: StoredDataset,
+  take: { size?: boolean; channels?: boolean },
+): TrainConfig {
+  const size = take.size ? dataset.size : config.model.size;
+  const channels = take.channels ? dataset.channels : config.model.channels;
+  const reimport = `gan-studio import ${dataset.sourcePath} --name ${dataset.name}`;
+  if (!IMAGE_SIZES.includes(size as ImageSize)) {
+    throw new StudioError(
+      `dataset "${dataset.name}" holds ${dataset.size} px images, but the models train at ${IMAGE_SIZES.join(', ')} px; ` +
+        `import it again at one of those sizes (${reimport} --size 64)`,
+      'data',
+    );
+  }
+  if (size !== dataset.size) {
+    throw new StudioError(
+      `dataset "${dataset.name}" holds ${dataset.size} px images; train it with --size ${dataset.size}, or import it again at --size ${size}`,
+      'data',
+    );
+  }
+  if (channels !== dataset.channels) {
+    throw new StudioError(
+      `dataset "${dataset.name}" holds ${dataset.channels === 1 ? 'grayscale' : 'RGB'} images; train it with --channels ${dataset.channels}, ` +
+        `or import it again with --channels ${channels}`,
+      'data',
+    );
+  }
+  return { ...config, model: { ...config.model, size: size as ImageSize, channels } };
 }
 
 export function validateTrainConfig(config: TrainConfig): void {

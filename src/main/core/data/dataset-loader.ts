@@ -7,6 +7,7 @@ import path from 'node:path';
 
 import type { ImageChannels, ImageDataset, SkippedFile } from '../../../shared/types';
 import { DataError } from './data-error';
+import { cifar10ClassNames, findCifar10, readCifar10Chunks } from './cifar10-reader';
 import { findLabelsFile, readIdxSet } from './idx-reader';
 import { readImageFolder, type ImportProgress } from './image-folder';
 
@@ -25,7 +26,7 @@ export interface LoadOptions {
 export interface LoadResult {
   dataset: ImageDataset;
   skipped: SkippedFile[];
-  format: 'idx' | 'folder';
+  format: 'idx' | 'folder' | 'cifar10';
 }
 
 export const FASHION_MNIST_CLASSES: readonly string[] = [
@@ -55,11 +56,14 @@ export async function loadImageDataset(p: string, opts: LoadOptions): Promise<Lo
     throw new DataError(`cannot read ${target}: ${code ?? String(err)}`, { cause: err });
   }
 
-  if (st.isFile()) return loadIdx(target, opts);
+  if (st.isFile()) return (await findCifar10(target)) ? loadCifar10(target, opts) : loadIdx(target, opts);
   if (!st.isDirectory()) throw new DataError(`not a file or folder: ${target}`);
 
   const idx = await findIdxTrainingSet(target);
   if (idx) return loadIdx(idx, opts);
+
+  const cifar = await findCifar10(target);
+  if (cifar) return loadCifar10(target, opts);
 
   const { dataset, skipped } = await readImageFolder(target, {
     size: opts.size,
@@ -71,7 +75,8 @@ export async function loadImageDataset(p: string, opts: LoadOptions): Promise<Lo
   return { dataset, skipped, format: 'folder' };
 }
 
-async function findIdxTrainingSet(dir: string): Promise<string | null> {
+/** The IDX training images file in a folder (train-images-idx3-ubyte[.gz]), or null. */
+export async function findIdxTrainingSet(dir: string): Promise<string | null> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -142,6 +147,44 @@ async function loadIdx(file: string, opts: LoadOptions): Promise<LoadResult> {
   return { dataset, skipped: [], format: 'idx' };
 }
 
+// ---------------------------------------------------------------------------------------------
+// CIFAR-10
+
+async function loadCifar10(p: string, opts: LoadOptions): Promise<LoadResult> {
+  checkSize(opts.size, opts.channels);
+  const source = (await findCifar10(p))!;
+  const classNames = await cifar10ClassNames(source);
+  const parts: { count: number; pixels: Uint8Array; labels: Uint8Array }[] = [];
+  let count = 0;
+  for await (const chunk of readCifar10Chunks(source.files, { limit: opts.limit, numClasses: classNames.length })) {
+    parts.push({ count: chunk.count, pixels: resizeRgbBatch(chunk.pixels, chunk.count, 32, 32, opts.size, opts.channels), labels: chunk.labels });
+    count += chunk.count;
+    opts.onProgress?.({ done: count, total: count, imported: count, skipped: 0 });
+  }
+  if (count === 0) throw new DataError(`no usable images in ${p}: the CIFAR-10 batches hold no records`);
+  const per = opts.size * opts.size * opts.channels;
+  const pixels = new Uint8Array(count * per);
+  const labels = new Int32Array(count);
+  let at = 0;
+  for (const part of parts) {
+    pixels.set(part.pixels, at * per);
+    labels.set(part.labels, at);
+    at += part.count;
+  }
+  const files = source.files.map((f) => path.basename(f)).join(', ');
+  const dataset: ImageDataset = {
+    count,
+    height: opts.size,
+    width: opts.size,
+    channels: opts.channels,
+    pixels,
+    labels,
+    classNames,
+    source: `${source.dir} (CIFAR-10: ${files})`,
+  };
+  return { dataset, skipped: [], format: 'cifar10' };
+}
+
 function checkSize(size: number, channels: ImageChannels): void {
   if (!Number.isInteger(size) || size < 1 || size > 4096) {
     throw new DataError(`image size must be a whole number of pixels from 1 to 4096, got ${size}`);
@@ -149,7 +192,8 @@ function checkSize(size: number, channels: ImageChannels): void {
   if (channels !== 1 && channels !== 3) throw new DataError(`channels must be 1 or 3, got ${String(channels)}`);
 }
 
-function transposeBatch(src: Uint8Array, count: number, rows: number, cols: number): Uint8Array {
+/** EMNIST stores images column-major: transposes each of `count` rows x cols images. */
+export function transposeBatch(src: Uint8Array, count: number, rows: number, cols: number): Uint8Array {
   const out = new Uint8Array(src.length);
   const per = rows * cols;
   for (let n = 0; n < count; n++) {
@@ -355,6 +399,56 @@ export function resizeBatch(
   for (let n = 0; n < count; n++) {
     one(src, n * inPer, inH, inW, size, tx, ty, tmp, out, n * per * channels, channels);
     report(n + 1);
+  }
+  return out;
+}
+
+/**
+ * Resizes `count` RGB images (NHWC, inH x inW x 3) to size x size with `channels` channels: each
+ * colour plane goes through resizeBatch's filter; grayscale is the Rec. 601 luma of the source
+ * (computed before resizing). At the same size with 3 channels it is a plain copy.
+ */
+export function resizeRgbBatch(
+  src: Uint8Array,
+  count: number,
+  inH: number,
+  inW: number,
+  size: number,
+  channels: ImageChannels,
+): Uint8Array {
+  const inPer = inH * inW;
+  if (src.length < count * inPer * 3) throw new RangeError(`resizeRgbBatch: ${src.length} bytes for ${count} images`);
+  if (channels === 1) {
+    const luma = new Uint8Array(count * inPer);
+    for (let i = 0; i < luma.length; i++) {
+      const o = 3 * i;
+      luma[i] = toByte(0.299 * src[o]! + 0.587 * src[o + 1]! + 0.114 * src[o + 2]!);
+    }
+    return resizeBatch(luma, count, inH, inW, size, 1);
+  }
+  if (inH === size && inW === size) return src.slice(0, count * inPer * 3);
+  // To planes (one gray image per colour), resize all of them, and interleave again.
+  const planes = new Uint8Array(count * 3 * inPer);
+  for (let n = 0; n < count; n++) {
+    const s = n * inPer * 3;
+    const d = n * 3 * inPer;
+    for (let i = 0; i < inPer; i++) {
+      planes[d + i] = src[s + 3 * i]!;
+      planes[d + inPer + i] = src[s + 3 * i + 1]!;
+      planes[d + 2 * inPer + i] = src[s + 3 * i + 2]!;
+    }
+  }
+  const resized = resizeBatch(planes, count * 3, inH, inW, size, 1);
+  const per = size * size;
+  const out = new Uint8Array(count * per * 3);
+  for (let n = 0; n < count; n++) {
+    const s = n * 3 * per;
+    const d = n * per * 3;
+    for (let i = 0; i < per; i++) {
+      out[d + 3 * i] = resized[s + i]!;
+      out[d + 3 * i + 1] = resized[s + per + i]!;
+      out[d + 3 * i + 2] = resized[s + 2 * per + i]!;
+    }
   }
   return out;
 }

@@ -4,7 +4,9 @@
 import { parentPort } from 'node:worker_threads';
 import type { ImageDataset, TrainConfig } from '../../../shared/types';
 import { isDataError } from '../data/data-error';
-import { loadImageDataset } from '../data/dataset-loader';
+import { DataError } from '../data/data-error';
+import { readDatasetCache } from '../data/dataset-cache';
+import { loadImageDataset, type LoadResult } from '../data/dataset-loader';
 import { selectBackend } from './backends';
 import { isConditional } from './models';
 import { stepsPerEpoch, totalSteps, Trainer, describeError, type ControlSignal } from './trainer';
@@ -69,12 +71,14 @@ async function runJob(job: TrainingJob): Promise<void> {
   }
   try {
     const conditional = isConditional(config.model.kind);
-    const loaded = await loadImageDataset(config.data, {
-      size: config.model.size,
-      channels: config.model.channels,
-      labels: job.labels || conditional,
-      limit: job.limit ?? undefined,
-    });
+    const loaded = job.cachePath
+      ? await loadCachedDataset(job.cachePath, config, job.limit)
+      : await loadImageDataset(config.data, {
+          size: config.model.size,
+          channels: config.model.channels,
+          labels: job.labels || conditional,
+          limit: job.limit ?? undefined,
+        });
     dataset = loaded.dataset;
     if (conditional) {
       if (!dataset.labels || dataset.classNames.length < 2) {
@@ -134,4 +138,18 @@ async function runJob(job: TrainingJob): Promise<void> {
   trainer.dispose();
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   send({ type: 'done', ...outcome, memory: { peakRssBytes: peakRss } });
+}
+
+/** An imported dataset's cache file, which must already be at the model's size and channels. */
+async function loadCachedDataset(file: string, config: TrainConfig, limit: number | null): Promise<LoadResult> {
+  const { dataset, meta } = await readDatasetCache(file, { limit: limit ?? undefined });
+  const { size, channels } = config.model;
+  if (dataset.height !== size || dataset.width !== size || dataset.channels !== channels) {
+    throw new DataError(
+      `dataset "${config.data}" holds ${dataset.width}x${dataset.height}x${dataset.channels} images; ` +
+        `the model needs ${size}x${size}x${channels}`,
+    );
+  }
+  if (dataset.count === 0) throw new DataError(`dataset "${config.data}" holds no images`);
+  return { dataset, skipped: [], format: meta.format };
 }

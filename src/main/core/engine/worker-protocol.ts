@@ -10,6 +10,8 @@ export interface TrainingJob {
   limit: number | null;
   /** For an image folder: first-level subfolders are classes. */
   labels: boolean;
+  /** An imported dataset's cache file: loaded as is (no decoding) instead of config.data. */
+  cachePath?: string | null;
 }
 
 /** Sent once the host has recorded the run: where to write and what to continue from. */

@@ -101,6 +101,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'datasets: import options, counts, skipped files, contact sheet',
+    up: (db) => {
+      db.exec(`
+        ALTER TABLE datasets ADD COLUMN fit TEXT NOT NULL DEFAULT 'crop' CHECK (fit IN ('crop', 'pad', 'stretch'));
+        ALTER TABLE datasets ADD COLUMN mirror INTEGER NOT NULL DEFAULT 0 CHECK (mirror IN (0, 1));
+        ALTER TABLE datasets ADD COLUMN labelled INTEGER NOT NULL DEFAULT 0 CHECK (labelled IN (0, 1));
+        ALTER TABLE datasets ADD COLUMN seen INTEGER NOT NULL DEFAULT 0 CHECK (seen >= 0);
+        ALTER TABLE datasets ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0 CHECK (skipped >= 0);
+        ALTER TABLE datasets ADD COLUMN skipped_files TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(skipped_files));
+        ALTER TABLE datasets ADD COLUMN contact_sheet TEXT;
+        ALTER TABLE datasets ADD COLUMN updated_at TEXT;
+        UPDATE datasets SET updated_at = created_at WHERE updated_at IS NULL;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,7 +1,7 @@
-// Imported datasets: where they came from, how they were decoded (size, channels), and where the
-// decoded cache lives under the home.
+// Imported datasets: where they came from, how they were decoded (size, channels, fit, mirror),
+// what was skipped, and where the decoded cache and its contact sheet live under the home.
 
-import type { ImageChannels, DatasetRecord } from '../../../shared/types';
+import type { DatasetRecord, FitMode, ImageChannels, SkippedFile } from '../../../shared/types';
 import type { Database } from './database';
 
 /** A dataset row with the store-only fields: the decoded cache file and its content hash. */
@@ -10,6 +10,8 @@ export interface StoredDataset extends DatasetRecord {
   cachePath: string | null;
   /** Hash of the source content the cache was built from, or null when unknown. */
   contentHash: string | null;
+  /** PNG of the first images, beside the cache, or null. */
+  contactSheetPath: string | null;
 }
 
 export interface AddDatasetInput {
@@ -22,6 +24,13 @@ export interface AddDatasetInput {
   classNames: string[];
   cachePath?: string | null;
   contentHash?: string | null;
+  fit?: FitMode;
+  mirror?: boolean;
+  labelled?: boolean;
+  seen?: number;
+  skipped?: number;
+  skippedFiles?: SkippedFile[];
+  contactSheetPath?: string | null;
 }
 
 interface DatasetRow {
@@ -36,6 +45,13 @@ interface DatasetRow {
   cache_path: string | null;
   content_hash: string | null;
   created_at: string;
+  updated_at: string | null;
+  fit: FitMode;
+  mirror: number;
+  labelled: number;
+  seen: number;
+  skipped: number;
+  contact_sheet: string | null;
 }
 
 function rowToDataset(row: DatasetRow): StoredDataset {
@@ -49,25 +65,65 @@ function rowToDataset(row: DatasetRow): StoredDataset {
     count: row.count,
     classNames: JSON.parse(row.class_names) as string[],
     createdAt: row.created_at,
+    updatedAt: row.updated_at ?? row.created_at,
+    fit: row.fit,
+    mirror: row.mirror === 1,
+    labelled: row.labelled === 1,
+    seen: row.seen,
+    skipped: row.skipped,
     cachePath: row.cache_path,
     contentHash: row.content_hash,
+    contactSheetPath: row.contact_sheet,
   };
 }
 
 const COLUMNS = `id, name, source_path, format, size, channels, count, class_names, cache_path,
-                 content_hash, created_at`;
+                 content_hash, created_at, updated_at, fit, mirror, labelled, seen, skipped,
+                 contact_sheet`;
+
+type RowValues = [
+  string, string, string, number, number, number, string, string | null, string | null,
+  string, number, number, number, number, string, string | null, string,
+];
+
+function values(input: AddDatasetInput, now: string): RowValues {
+  return [
+    input.name,
+    input.sourcePath,
+    input.format,
+    input.size,
+    input.channels,
+    input.count,
+    JSON.stringify(input.classNames),
+    input.cachePath ?? null,
+    input.contentHash ?? null,
+    input.fit ?? 'crop',
+    input.mirror ? 1 : 0,
+    input.labelled ? 1 : 0,
+    input.seen ?? input.count,
+    input.skipped ?? 0,
+    JSON.stringify(input.skippedFiles ?? []),
+    input.contactSheetPath ?? null,
+    now,
+  ];
+}
 
 export class DatasetStore {
   private readonly stmt;
 
   constructor(db: Database) {
     this.stmt = {
-      insert: db.prepare<
-        [string, string, string, number, number, number, string, string | null, string | null, string]
-      >(
+      insert: db.prepare<[...RowValues, string]>(
         `INSERT INTO datasets (name, source_path, format, size, channels, count, class_names,
-                               cache_path, content_hash, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                               cache_path, content_hash, fit, mirror, labelled, seen, skipped,
+                               skipped_files, contact_sheet, updated_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      update: db.prepare<[...RowValues, number]>(
+        `UPDATE datasets SET name = ?, source_path = ?, format = ?, size = ?, channels = ?, count = ?,
+                class_names = ?, cache_path = ?, content_hash = ?, fit = ?, mirror = ?, labelled = ?,
+                seen = ?, skipped = ?, skipped_files = ?, contact_sheet = ?, updated_at = ?
+         WHERE id = ?`,
       ),
       get: db.prepare<[number], DatasetRow>(`SELECT ${COLUMNS} FROM datasets WHERE id = ?`),
       byName: db.prepare<[string], DatasetRow>(`SELECT ${COLUMNS} FROM datasets WHERE name = ?`),
@@ -75,6 +131,7 @@ export class DatasetStore {
         `SELECT ${COLUMNS} FROM datasets WHERE source_path = ? AND size = ? AND channels = ?
          ORDER BY id DESC LIMIT 1`,
       ),
+      skippedFiles: db.prepare<[number], { skipped_files: string }>(`SELECT skipped_files FROM datasets WHERE id = ?`),
       list: db.prepare<[], DatasetRow>(`SELECT ${COLUMNS} FROM datasets ORDER BY name`),
       setCache: db.prepare<[string | null, string | null, number]>(
         `UPDATE datasets SET cache_path = ?, content_hash = ? WHERE id = ?`,
@@ -85,21 +142,18 @@ export class DatasetStore {
 
   /** Inserts a dataset. Names are unique: adding a taken name throws (check findByName first). */
   add(input: AddDatasetInput): StoredDataset {
-    const info = this.stmt.insert.run(
-      input.name,
-      input.sourcePath,
-      input.format,
-      input.size,
-      input.channels,
-      input.count,
-      JSON.stringify(input.classNames),
-      input.cachePath ?? null,
-      input.contentHash ?? null,
-      new Date().toISOString(),
-    );
+    const now = new Date().toISOString();
+    const info = this.stmt.insert.run(...values(input, now), now);
     const added = this.get(Number(info.lastInsertRowid));
     if (!added) throw new Error('dataset insert did not return a row');
     return added;
+  }
+
+  /** Replaces every field of dataset `id` (a re-import); its id, and so its runs, stay. */
+  update(id: number, input: AddDatasetInput): StoredDataset {
+    const info = this.stmt.update.run(...values(input, new Date().toISOString()), id);
+    if (info.changes === 0) throw new Error(`there is no dataset ${id}`);
+    return this.get(id)!;
   }
 
   get(id: number): StoredDataset | null {
@@ -119,6 +173,12 @@ export class DatasetStore {
   findBySource(sourcePath: string, size: number, channels: ImageChannels): StoredDataset | null {
     const row = this.stmt.bySource.get(sourcePath, size, channels);
     return row ? rowToDataset(row) : null;
+  }
+
+  /** The files the import of dataset `id` skipped, with their reasons. */
+  skippedFiles(id: number): SkippedFile[] {
+    const row = this.stmt.skippedFiles.get(id);
+    return row ? (JSON.parse(row.skipped_files) as SkippedFile[]) : [];
   }
 
   /** By name. */

@@ -2,7 +2,19 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { IMAGE_SIZES, MODEL_KINDS, TRAIN_DEFAULTS, type BackendName, type ImageSize, type ModelKind, type TrainConfig } from '../../../shared/types';
+import {
+  DATASET_SIZES,
+  FIT_MODES,
+  IMAGE_SIZES,
+  MODEL_KINDS,
+  TRAIN_DEFAULTS,
+  type BackendName,
+  type DatasetSize,
+  type FitMode,
+  type ImageSize,
+  type ModelKind,
+  type TrainConfig,
+} from '../../../shared/types';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -11,12 +23,17 @@ export class UsageError extends Error {
 export const USAGE = `Usage: gan-studio <command> [options]
 
 Commands:
-  train     --data PATH [--model dcgan|gan|cgan|cdcgan] [--size 28|32|64] [--channels 1|3]
+  train     --data PATH|DATASET [--model dcgan|gan|cgan|cdcgan] [--size 28|32|64] [--channels 1|3]
             [--epochs N | --steps N] [--batch N] [--lr X] [--beta1 X] [--k N] [--latent N]
             [--seed N] [--name NAME] [--limit N] [--labels] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu]
             [--resume RUN_ID] [--json]
   generate  --run RUN_ID --count N --out DIR [--grid] [--seed N] [--class C]
   runs      [--json]
+  import    PATH --name NAME [--size 28|32|64|128] [--channels 1|3] [--labels]
+            [--fit crop|pad|stretch] [--mirror] [--json]
+            PATH: an image folder, an IDX images file (or a folder holding train-images-idx3-ubyte),
+            or CIFAR-10 batches. Re-importing an unchanged source reuses the cached import.
+  datasets  [--json]
   info      [--json]
 
 Global options:
@@ -38,9 +55,24 @@ export type Command =
       limit: number | null;
       labels: boolean;
       backend: BackendName | 'auto';
+      /** Whether --size / --channels were left out (an imported dataset then gives its own). */
+      shapeFromDataset?: { size: boolean; channels: boolean };
     }
   | { name: 'generate'; home?: string; json: boolean; runId: number; count: number; out: string; grid: boolean; seed: number; classLabel: string | null }
   | { name: 'runs'; home?: string; json: boolean }
+  | {
+      name: 'import';
+      home?: string;
+      json: boolean;
+      path: string;
+      datasetName: string;
+      size?: DatasetSize;
+      channels?: 1 | 3;
+      labels: boolean;
+      fit: FitMode;
+      mirror: boolean;
+    }
+  | { name: 'datasets'; home?: string; json: boolean }
   | { name: 'info'; home?: string; json: boolean };
 
 const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -139,7 +171,7 @@ export function parseCommand(argv: string[]): Command {
         seed: int('seed', v.seed as string | undefined, 0, 2 ** 31 - 1) ?? TRAIN_DEFAULTS.seed,
         name: (v.name as string | undefined) ?? `${model}-${basename(data.replace(/[\\/]+$/, '')) || 'data'}`,
       };
-      return { ...base, config, resume: null };
+      return { ...base, config, resume: null, shapeFromDataset: { size: v.size === undefined, channels: v.channels === undefined } };
     }
     case 'generate': {
       const v = parse({
@@ -167,6 +199,48 @@ export function parseCommand(argv: string[]): Command {
         classLabel: (v.class as string | undefined) ?? null,
       };
     }
+    case 'import': {
+      let parsed;
+      try {
+        parsed = parseArgs({
+          args: rest,
+          options: {
+            ...common,
+            name: { type: 'string' },
+            size: { type: 'string' },
+            channels: { type: 'string' },
+            labels: { type: 'boolean', default: false },
+            fit: { type: 'string' },
+            mirror: { type: 'boolean', default: false },
+          },
+          strict: true,
+          allowPositionals: true,
+        });
+      } catch (err) {
+        throw new UsageError((err as Error).message.replace(/^.*?: /, '').split('\n')[0]!);
+      }
+      const v = parsed.values;
+      if (v.help) return { name: 'help' };
+      if (parsed.positionals.length === 0) throw new UsageError('import needs a PATH (an image folder, an IDX file or CIFAR-10 batches)');
+      if (parsed.positionals.length > 1) throw new UsageError(`import takes one PATH (got ${parsed.positionals.length}: ${parsed.positionals.join(' ')})`);
+      const name = (v.name as string | undefined)?.trim();
+      if (!name) throw new UsageError('import needs --name NAME (the name to train it by: train --data NAME)');
+      const size = oneOf('size', v.size as string | undefined, DATASET_SIZES.map(String));
+      const channels = oneOf('channels', v.channels as string | undefined, ['1', '3']);
+      return {
+        name: 'import',
+        home: v.home as string | undefined,
+        json: Boolean(v.json),
+        path: resolve(parsed.positionals[0]!),
+        datasetName: name,
+        size: size === undefined ? undefined : (Number(size) as DatasetSize),
+        channels: channels === undefined ? undefined : (Number(channels) as 1 | 3),
+        labels: Boolean(v.labels),
+        fit: oneOf('fit', v.fit as string | undefined, FIT_MODES) ?? 'crop',
+        mirror: Boolean(v.mirror),
+      };
+    }
+    case 'datasets':
     case 'runs':
     case 'info': {
       const v = parse({});

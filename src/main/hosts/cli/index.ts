@@ -3,6 +3,7 @@ import pkg from '../../../../package.json';
 import type { RunRecord, StepMetrics } from '../../../shared/types';
 import { describeBackend } from '../../core/engine/backends';
 import { resolveHome } from '../../core/home';
+import type { StoredDataset } from '../../core/store/dataset-store';
 import { Studio, StudioError, type TrainingHandle } from '../../core/studio';
 import { parseCommand, USAGE, UsageError, type Command } from './args';
 
@@ -50,6 +51,7 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
     backend: cmd.backend,
     limit: cmd.limit,
     labels: cmd.labels,
+    shapeFromDataset: cmd.shapeFromDataset,
   });
   const { run, data, backend } = handle;
   const config = run.config;
@@ -194,6 +196,104 @@ function runs(studio: Studio, cmd: Extract<Command, { name: 'runs' }>): number {
   return EXIT.ok;
 }
 
+function datasetSummary(d: StoredDataset) {
+  return {
+    id: d.id,
+    name: d.name,
+    format: d.format,
+    source: d.sourcePath,
+    size: d.size,
+    channels: d.channels,
+    count: d.count,
+    classes: d.classNames,
+    fit: d.fit,
+    mirror: d.mirror,
+    seen: d.seen,
+    skipped: d.skipped,
+    cache: d.cachePath,
+    contactSheet: d.contactSheetPath,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+  };
+}
+
+async function importDataset(studio: Studio, cmd: Extract<Command, { name: 'import' }>): Promise<number> {
+  const tty = !cmd.json && process.stderr.isTTY === true;
+  let lastDraw = 0;
+  let drew = false;
+  const summary = await studio.importDataset(
+    { path: cmd.path, name: cmd.datasetName, size: cmd.size, channels: cmd.channels, labels: cmd.labels, fit: cmd.fit, mirror: cmd.mirror },
+    (p) => {
+      const now = performance.now();
+      const last = p.done === p.total;
+      if (now - lastDraw < (cmd.json ? 500 : 100) && !last) return;
+      lastDraw = now;
+      if (cmd.json) {
+        json({ event: 'progress', done: p.done, total: p.total, imported: p.imported, skipped: p.skipped, imagesPerSec: Math.round(p.imagesPerSec * 10) / 10, seconds: Math.round(p.seconds * 1000) / 1000 });
+      } else if (tty) {
+        drew = true;
+        process.stderr.write(`\rimporting ${p.done}/${p.total}  ${p.imported} imported  ${p.skipped} skipped  ${p.imagesPerSec.toFixed(1)} images/s\x1b[K`);
+      }
+    },
+  );
+  if (drew) process.stderr.write('\n');
+  const d = summary.dataset;
+  if (cmd.json) {
+    json({
+      event: 'done',
+      dataset: datasetSummary(d),
+      imported: summary.imported,
+      skipped: summary.skipped,
+      skippedFiles: summary.skippedFiles,
+      seen: summary.seen,
+      count: summary.count,
+      mirrored: summary.mirrored,
+      unchanged: summary.unchanged,
+      seconds: Math.round(summary.seconds * 1000) / 1000,
+      imagesPerSec: Math.round(summary.imagesPerSec * 10) / 10,
+      message: summary.message,
+    });
+    return EXIT.ok;
+  }
+  if (summary.unchanged) out(`Dataset ${summary.message}.`);
+  else out(`Dataset "${d.name}" (id ${d.id}): ${summary.message} in ${summary.seconds.toFixed(1)}s (${summary.imagesPerSec.toFixed(1)} images/s).`);
+  if (d.classNames.length) out(`  classes: ${d.classNames.join(', ')}`);
+  if (summary.skipped) {
+    out(`  skipped ${summary.skipped} of ${summary.seen}:`);
+    for (const s of summary.skippedFiles) out(`    ${s.path}: ${s.reason}`);
+  }
+  out(`  cache: ${d.cachePath}`);
+  if (d.contactSheetPath) out(`  contact sheet: ${d.contactSheetPath}`);
+  out(`  train it with: gan-studio train --data ${/\s/.test(d.name) ? JSON.stringify(d.name) : d.name}`);
+  return EXIT.ok;
+}
+
+function datasets(studio: Studio, cmd: Extract<Command, { name: 'datasets' }>): number {
+  const list = studio.listDatasets();
+  if (cmd.json) {
+    list.forEach((d) => json(datasetSummary(d)));
+    return EXIT.ok;
+  }
+  if (list.length === 0) {
+    out('No datasets yet. Import one with: gan-studio import PATH --name NAME');
+    return EXIT.ok;
+  }
+  const rows = list.map((d) => [
+    String(d.id),
+    d.name,
+    d.format,
+    `${d.size}x${d.channels}`,
+    String(d.count) + (d.mirror ? ' (mirrored)' : ''),
+    String(d.classNames.length || '-'),
+    String(d.skipped),
+    d.sourcePath,
+  ]);
+  const head = ['ID', 'NAME', 'FORMAT', 'SIZE', 'IMAGES', 'CLASSES', 'SKIPPED', 'SOURCE'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  for (const row of [head, ...rows]) out(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return EXIT.ok;
+}
+
 async function info(studio: Studio, cmd: Extract<Command, { name: 'info' }>): Promise<number> {
   const i = await studio.info(pkg.version);
   if (cmd.json) {
@@ -237,6 +337,10 @@ export async function main(argv: string[]): Promise<number> {
         return runs(studio, cmd);
       case 'info':
         return await info(studio, cmd);
+      case 'import':
+        return await importDataset(studio, cmd);
+      case 'datasets':
+        return datasets(studio, cmd);
     }
     return EXIT.usage;
   } catch (err) {

@@ -265,8 +265,12 @@ describe('readImageFolder', () => {
     expect(Array.from(d.labels!)).toEqual([0, 0, 1, 1]);
     expect(d.count).toBe(4);
     const reasons = Object.fromEntries(skipped.map((s) => [path.relative(classes, s.path), s.reason]));
-    expect(reasons).toEqual({ 'birds/notes.png': 'not an image', 'stray.png': 'not in a class folder' });
-    expect(seen).toBe(6); // the loop link and the hidden folder are not walked
+    expect(reasons).toEqual({
+      'birds/notes.png': 'not an image',
+      'dogs/loop': 'symbolic link loop (back to the top folder), not walked again',
+      'stray.png': 'not in a class folder',
+    });
+    expect(seen).toBe(7); // the loop link is reported once and not walked; the hidden folder is ignored
     expect(d.count + skipped.length).toBe(seen);
     // Red cats, blue dogs.
     expect(d.pixels[0]).toBeGreaterThan(200);
@@ -277,7 +281,7 @@ describe('readImageFolder', () => {
     const { dataset: d, skipped } = await readImageFolder(classes, { size: 8, channels: 3, labels: false });
     expect(d.count).toBe(5);
     expect(d.labels).toBeNull();
-    expect(skipped.map((s) => s.reason)).toEqual(['not an image']);
+    expect(skipped.map((s) => s.reason)).toEqual(['not an image', 'symbolic link loop (back to the top folder), not walked again']);
   });
 
   it('fails with a DataError for an empty folder, a folder of unusable files, and a missing path', async () => {
