@@ -36,6 +36,10 @@ export interface TrainConfig {
   k: number;
   seed: number;
   name: string;
+  /** Train on the first N images only (quick looks, tests); null or absent: all of them. */
+  limit?: number | null;
+  /** For image folders: first-level subfolders are classes. */
+  labels?: boolean;
 }
 
 export const TRAIN_DEFAULTS = {

@@ -271,6 +271,10 @@ describe('gan-studio generate', () => {
     const unknown = await runCli(['generate', '--run', '1', '--count', '2', '--class', 'Hat', '--out', byName], home);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/^gan-studio: unknown class "Hat"; classes: T-shirt\/top, Trouser, .*Ankle boot$/m);
+    // An index past the last class is bad input too (exit 2), not an internal failure.
+    const outOfRange = await runCli(['generate', '--run', '1', '--count', '2', '--class', '12', '--out', byName], home);
+    expect(outOfRange.code, show(outOfRange)).toBe(2);
+    expect(outOfRange.stderr).toMatch(/^gan-studio: unknown class "12"/m);
   });
 
   it('refuses a run that does not exist', async () => {
@@ -312,11 +316,10 @@ describe('gan-studio train: interruptions', () => {
     expect(stale.length, 'rows past the checkpoint before resuming').toBeGreaterThan(0);
     writeHome(home, 'UPDATE metrics SET loss_d = -1234.5 WHERE run_id = 1 AND step > 8');
 
-    // `--limit 256` again: a resumed run does not remember its limit (see the known-bug test
-    // below); without it the run would go on over all 60,000 images. TODO: drop it once fixed.
-    const resumed = await runCli(['train', '--resume', '1', '--limit', '256', '--json'], home);
+    // No --limit: the run remembers its 256-image selection.
+    const resumed = await runCli(['train', '--resume', '1', '--json'], home);
     expect(resumed.code, show(resumed)).toBe(0);
-    expect(resumed.events[0]).toMatchObject({ event: 'start', runId: 1, totalSteps: 40, stepsPerEpoch: 8 });
+    expect(resumed.events[0]).toMatchObject({ event: 'start', runId: 1, resumedFrom: 8, totalSteps: 40, stepsPerEpoch: 8 });
     const done = resumed.events.at(-1)!;
     expect(done).toMatchObject({ event: 'done', runId: 1, status: 'completed', step: 40, epoch: 5, error: null });
     const after = stepEvents(resumed.events);
@@ -369,8 +372,7 @@ describe('gan-studio train: interruptions', () => {
     expect(db.checkpoints(1).at(-1)).toMatchObject({ step: stopStep, path: lastCheckpoint.path });
     expect(db.metrics(1).map((m) => m.step)).toEqual(range(1, stopStep));
 
-    // `--limit 128` again: see the known-bug test "--resume without --limit …". TODO: drop it once fixed.
-    const resumed = await runCli(['train', '--resume', '1', '--limit', '128', '--json'], home);
+    const resumed = await runCli(['train', '--resume', '1', '--json'], home);
     expect(resumed.code, show(resumed)).toBe(0);
     expect(resumed.events[0]).toMatchObject({ event: 'start', runId: 1, resumedFrom: stopStep, totalSteps: 12 });
     expect(stepEvents(resumed.events).map((s) => s.step)).toEqual(range(stopStep + 1, 12));
@@ -544,22 +546,19 @@ describe('gan-studio info', () => {
   });
 });
 
-// Bugs in src/ that these tests found. Each `it.fails` passes while the bug is there; once it is
-// fixed the test fails, and should become a plain `it` (and the TODO workarounds above go away).
-describe('known bugs', () => {
-  it.fails('known bug (studio.ts train): --resume without --limit trains on the whole data set, not the run\'s 128 images', async () => {
+// Regressions: bugs these tests once found in src/.
+describe('regressions', () => {
+  it('--resume without --limit trains on the run\'s own 128 images, not the whole data set', async () => {
     const home = await tempDir();
     const first = await runCli(['train', '--data', await trainingData(), '--limit', '128', '--batch', '32', '--steps', '4', '--json'], home);
     expect(first.code, show(first)).toBe(0);
     const r = await runCli(['train', '--resume', '1', '--steps', '6', '--json'], home);
     expect(r.code, show(r)).toBe(0);
-    // Today: count is the whole set (60,000 for Fashion-MNIST), 1875 steps an epoch, and the run's
-    // recorded epoch falls from 1 back to 0.
     expect(r.events[0]!.data).toMatchObject({ count: 128 });
     expect(r.events.at(-1)).toMatchObject({ status: 'completed', step: 6, epoch: 1 });
   });
 
-  it.fails('known bug (studio.ts train): the start event\'s resumedFrom is the last recorded step, not the checkpoint step training resumes from', async () => {
+  it('the start event\'s resumedFrom is the checkpoint step training resumes from', async () => {
     const home = await tempDir();
     const data = await trainingData();
     // 4 steps an epoch: checkpoint at step 4; kill after step 5 reached the database.
@@ -567,11 +566,10 @@ describe('known bugs', () => {
     await p.waitFor((e) => e.event === 'step' && (e.step as number) >= 5, 'step 5');
     p.kill('SIGKILL');
     await p.exited;
-    const r = await runCli(['train', '--resume', '1', '--limit', '128', '--steps', '8', '--json'], home);
+    const r = await runCli(['train', '--resume', '1', '--steps', '8', '--json'], home);
     expect(r.code, show(r)).toBe(0);
     const firstStep = stepEvents(r.events)[0]!.step;
     expect(firstStep).toBe(5);
-    // Today: resumedFrom is 5 or more (runs.step at the kill), while training restarts at step 5.
     expect(r.events[0]).toMatchObject({ event: 'start', resumedFrom: firstStep - 1 });
   });
 
@@ -586,12 +584,12 @@ describe('known bugs', () => {
     expect(readHome(home).checkpoints(1).map((c) => c.step)).toEqual([2, 3, 4]);
   });
 
-  it.fails('known bug (hosts/cli/index.ts generate): --class NAME on an unconditional run says \'unknown class\', not that the run is unconditional', async () => {
+  it('--class NAME on an unconditional run says the run is unconditional', async () => {
     const home = await tempDir();
     const first = await runCli(['train', '--data', await trainingData(), '--limit', '8', '--batch', '8', '--steps', '1', '--json'], home);
     expect(first.code, show(first)).toBe(0);
     const r = await runCli(['generate', '--run', '1', '--count', '2', '--class', 'Sandal', '--out', await tempDir()], home);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/not a conditional model/); // today: 'gan-studio: unknown class "Sandal"'
+    expect(r.stderr).toMatch(/not a conditional model/);
   });
 });

@@ -93,8 +93,8 @@ export interface GenerateRequest {
   outDir: string;
   grid?: boolean;
   seed?: number;
-  /** Class index for conditional models (all images of that class); default: cycle through classes. */
-  classLabel?: number | null;
+  /** A class (index or name) for conditional models: all images of that class; default: cycle through classes. */
+  classLabel?: number | string | null;
 }
 
 export interface StudioInfo {
@@ -161,6 +161,7 @@ export class Studio {
   async train(request: TrainRequest): Promise<TrainingHandle> {
     let config: TrainConfig;
     let resumeFrom: string | null = null;
+    let resumeStep = 0;
     let existing: RunRecord | null = null;
     if (request.resume !== undefined) {
       existing = this.getRun(request.resume);
@@ -170,6 +171,7 @@ export class Studio {
         throw new StudioError(`run ${existing.id} has no checkpoint to resume from`, 'conflict');
       }
       resumeFrom = checkpoint.path;
+      resumeStep = checkpoint.step;
       config = { ...existing.config };
       if (request.steps !== undefined && request.steps !== null) config = { ...config, steps: request.steps };
       else if (request.epochs !== undefined) config = { ...config, epochs: request.epochs, steps: null };
@@ -178,9 +180,11 @@ export class Studio {
       }
     } else {
       if (!request.config) throw new StudioError('a new run needs a config');
-      config = request.config;
+      // The data selection is part of the run, so a resume trains on the same images.
+      config = { ...request.config, limit: request.limit ?? null, labels: request.labels ?? false };
       validateTrainConfig(config);
     }
+    if (existing && request.limit !== undefined && request.limit !== null) config = { ...config, limit: request.limit };
 
     // `--data NAME`: an imported dataset, loaded from its cache (no decoding) by the worker.
     const dataset = this.datasetForData(config.data);
@@ -192,8 +196,8 @@ export class Studio {
     const session = new TrainingSession({
       config,
       backend: request.backend ?? 'auto',
-      limit: request.limit ?? null,
-      labels: request.labels ?? false,
+      limit: config.limit ?? null,
+      labels: config.labels ?? false,
       cachePath: dataset?.cachePath ?? null,
     });
     let backend: BackendInfo | null = null;
@@ -231,8 +235,7 @@ export class Studio {
 
     const done = this.follow(run.id, session, data.stepsPerEpoch);
     session.begin({ runId: run.id, runDir: dir, config, resumeFrom, keepCheckpoints: request.keepCheckpoints ?? 3 });
-    const startStep = existing ? existing.step : 0;
-    const handle = new TrainingHandle(this.getRun(run.id), data, info, startStep, data.totalSteps, session, done);
+    const handle = new TrainingHandle(this.getRun(run.id), data, info, resumeStep, data.totalSteps, session, done);
     for (const event of ['step', 'epoch', 'grid', 'checkpoint', 'paused', 'resumed'] as const) {
       session.on(event, (...args: unknown[]) => (handle.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
     }
@@ -293,14 +296,12 @@ export class Studio {
     const checkpoint = this.runs.latestCheckpoint(run.id);
     if (!checkpoint || !existsSync(checkpoint.path)) throw new StudioError(`run ${run.id} has no checkpoint yet`, 'conflict');
     const conditional = isConditional(run.config.model.kind);
-    if (request.classLabel !== undefined && request.classLabel !== null && !conditional) {
-      throw new StudioError(`run ${run.id} is not a conditional model: --class needs a cgan or cdcgan run`);
-    }
+    const classLabel = request.classLabel === undefined || request.classLabel === null ? null : resolveClass(run, request.classLabel);
     await selectBackend({ prefer: 'auto' });
     const generator = await LoadedGenerator.fromCheckpoint(checkpoint.path);
     try {
       const seed = request.seed ?? 1;
-      const labels = request.classLabel !== undefined && request.classLabel !== null ? [request.classLabel] : null;
+      const labels = classLabel === null ? null : [classLabel];
       const batch = await generator.sample(request.count, seed, labels);
       const outDir = resolve(request.outDir);
       mkdirSync(outDir, { recursive: true });
@@ -380,6 +381,19 @@ export class Studio {
     this.runs.deleteRun(id);
     rmSync(runDir(this.home, id), { recursive: true, force: true });
   }
+}
+
+/** A class index of a conditional run from an index or a class name (case-insensitive). */
+function resolveClass(run: RunRecord, label: number | string): number {
+  const { kind, numClasses, classNames = [] } = run.config.model;
+  if (!isConditional(kind)) throw new StudioError(`run ${run.id} is not a conditional model: --class needs a cgan or cdcgan run`);
+  const text = String(label).trim();
+  const index = /^\d+$/.test(text) ? Number(text) : classNames.findIndex((n) => n.toLowerCase() === text.toLowerCase());
+  if (index < 0 || index >= numClasses) {
+    const known = classNames.length ? classNames.join(', ') : `0 to ${numClasses - 1}`;
+    throw new StudioError(`unknown class "${text}"; classes: ${known}`);
+  }
+  return index;
 }
 
 /** A file name not yet in `taken`: `stem.ext`, else `stem-1.ext`, `stem-2.ext`, … (never overwrite). */

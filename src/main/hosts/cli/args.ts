@@ -108,7 +108,7 @@ export function parseCommand(argv: string[]): Command {
     try {
       return parseArgs({ args: rest, options: { ...common, ...options }, strict: true, allowPositionals: false }).values;
     } catch (err) {
-      throw new UsageError((err as Error).message.replace(/^.*?: /, '').split('\n')[0]!);
+      throw new UsageError((err as Error).message.replace(/^.*?: /, '').split('\n').join(' '));
     }
   };
   switch (command) {
@@ -217,7 +217,7 @@ export function parseCommand(argv: string[]): Command {
           allowPositionals: true,
         });
       } catch (err) {
-        throw new UsageError((err as Error).message.replace(/^.*?: /, '').split('\n')[0]!);
+        throw new UsageError((err as Error).message.replace(/^.*?: /, '').split('\n').join(' '));
       }
       const v = parsed.values;
       if (v.help) return { name: 'help' };

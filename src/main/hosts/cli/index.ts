@@ -165,15 +165,7 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
 }
 
 async function generate(studio: Studio, cmd: Extract<Command, { name: 'generate' }>): Promise<number> {
-  const run = studio.getRun(cmd.runId);
-  let classLabel: number | null = null;
-  if (cmd.classLabel !== null) {
-    const names = run.config.model.classNames ?? [];
-    const byName = names.findIndex((n) => n.toLowerCase() === cmd.classLabel!.toLowerCase());
-    classLabel = /^\d+$/.test(cmd.classLabel) ? Number(cmd.classLabel) : byName;
-    if (classLabel < 0) throw new StudioError(`unknown class "${cmd.classLabel}"${names.length ? `; classes: ${names.join(', ')}` : ''}`);
-  }
-  const result = await studio.generate({ runId: cmd.runId, count: cmd.count, outDir: cmd.out, grid: cmd.grid, seed: cmd.seed, classLabel });
+  const result = await studio.generate({ runId: cmd.runId, count: cmd.count, outDir: cmd.out, grid: cmd.grid, seed: cmd.seed, classLabel: cmd.classLabel });
   if (cmd.json) json({ event: 'done', runId: cmd.runId, step: result.step, files: result.files });
   else out(`Wrote ${result.files.length} file${result.files.length === 1 ? '' : 's'} from run ${cmd.runId} (step ${result.step}) to ${cmd.out}`);
   return EXIT.ok;
