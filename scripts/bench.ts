@@ -16,6 +16,7 @@
  *
  * --json prints one JSON line per figure on stdout (everything else goes to stderr).
  */
+import { benchImport } from './bench-import';
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -49,10 +50,11 @@ const MODELS: Record<string, BenchModel> = {
   dcgan64: { model: { kind: 'dcgan', size: 64, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 3 },
 };
 
-const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--repeat N] [--no-train] [--no-kernels] [--kernel-reps N] [--peer] [--peer-threads N] [--python CMD] [--json]
+const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--repeat N] [--no-train] [--no-kernels] [--no-import] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--python CMD] [--json]
 
 Times GAN Studio's full training step (trainStep: D on a real + fake batch, then G; batch ${BATCH})
-and the conv kernels at the models' shapes, on the active TensorFlow.js backend.
+and the conv kernels at the models' shapes, on the active TensorFlow.js backend, and the
+throughput of importing a folder of generated JPEGs.
 
 options:
   --backend NAME      force a backend: ${BACKEND_ORDER.join(', ')} or auto (default: auto)
@@ -61,6 +63,8 @@ options:
   --repeat N          time each model N times and report the median (default: 1)
   --no-train          skip the training-step timings (kernels only)
   --no-kernels        skip the conv kernel timings
+  --no-import         skip the image-folder import timing
+  --import-count N    JPEGs in the generated folder for the import timing (default: 1000)
   --kernel-reps N     calls per kernel timing, after one warm-up call (default: ${DEFAULT_KERNEL_REPS})
   --peer              also time the PyTorch peer (../shared/bench/torch_dcgan.py) and print ours/peer
   --peer-threads N    torch.set_num_threads for the peer (default: ${DEFAULT_PEER_THREADS}; on a busy machine 1 can be faster)
@@ -72,6 +76,8 @@ options:
 class UsageError extends Error {}
 
 interface Options {
+  import: boolean;
+  importCount: number;
   backend: BackendName | 'auto';
   models: string[];
   steps: number | null;
@@ -105,6 +111,8 @@ function parseOptions(argv: string[]): Options | 'help' {
         repeat: { type: 'string' },
         'no-train': { type: 'boolean' },
         'no-kernels': { type: 'boolean' },
+        'no-import': { type: 'boolean' },
+        'import-count': { type: 'string' },
         'kernel-reps': { type: 'string' },
         peer: { type: 'boolean' },
         'peer-threads': { type: 'string' },
@@ -117,7 +125,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   if (values.help) return 'help';
-  if (values['no-train'] && values['no-kernels']) throw new UsageError('--no-train and --no-kernels leave nothing to time');
+  if (values['no-train'] && values['no-kernels'] && values['no-import']) throw new UsageError('--no-train, --no-kernels and --no-import leave nothing to time');
   const backend = values.backend ?? 'auto';
   if (backend !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(backend)) {
     throw new UsageError(`unknown backend '${backend}'; use one of ${BACKEND_ORDER.join(', ')} or auto`);
@@ -134,6 +142,8 @@ function parseOptions(argv: string[]): Options | 'help' {
     repeat: positiveInt('--repeat', values.repeat) ?? 1,
     train: !values['no-train'],
     kernels: !values['no-kernels'],
+    import: !values['no-import'],
+    importCount: positiveInt('--import-count', values['import-count']) ?? 1000,
     kernelReps: positiveInt('--kernel-reps', values['kernel-reps']) ?? DEFAULT_KERNEL_REPS,
     peer: values.peer ?? false,
     peerThreads: positiveInt('--peer-threads', values['peer-threads']) ?? DEFAULT_PEER_THREADS,
@@ -538,6 +548,15 @@ async function kernelSection(opts: Options, info: BackendInfo): Promise<void> {
   if (skipped.length > 0) say(`not timed ('valid' padding; timeConvKernels times 'same' only): ${skipped.join('; ')}`);
 }
 
+/** Import throughput: a generated folder of JPEGs imported at 64 px RGB (see bench-import.ts). */
+async function importSection(opts: Options): Promise<void> {
+  say();
+  say(`Image-folder import: ${opts.importCount} generated JPEGs (200-600 px) to 64x64 RGB, centre crop (generation not timed)`);
+  const r = await benchImport({ count: opts.importCount, log: () => undefined });
+  say(`imported ${r.images} images in ${r.seconds.toFixed(2)} s: ${r.imagesPerSec.toFixed(1)} images/s`);
+  emit({ bench: 'import', images: r.images, size: 64, channels: 3, seconds: round(r.seconds, 3), images_per_s: round(r.imagesPerSec, 1) });
+}
+
 async function main(): Promise<number> {
   let opts: Options | 'help';
   try {
@@ -569,6 +588,7 @@ async function main(): Promise<number> {
 
   if (opts.train) await trainingSection(opts, info);
   if (opts.kernels) await kernelSection(opts, info);
+  if (opts.import) await importSection(opts);
   return 0;
 }
 
