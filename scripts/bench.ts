@@ -554,7 +554,7 @@ async function importSection(opts: Options): Promise<void> {
   say(`Image-folder import: ${opts.importCount} generated JPEGs (200-600 px) to 64x64 RGB, centre crop (generation not timed)`);
   const r = await benchImport({ count: opts.importCount, log: () => undefined });
   say(`imported ${r.images} images in ${r.seconds.toFixed(2)} s: ${r.imagesPerSec.toFixed(1)} images/s`);
-  emit({ bench: 'import', images: r.images, size: 64, channels: 3, seconds: round(r.seconds, 3), images_per_s: round(r.imagesPerSec, 1) });
+  if (jsonMode) emit({ bench: 'import', images: r.images, size: 64, channels: 3, seconds: round(r.seconds, 3), images_per_s: round(r.imagesPerSec, 1) });
 }
 
 async function main(): Promise<number> {
