@@ -1,22 +1,83 @@
-// The contract between the renderer and whichever host serves it (Electron IPC today, the browser
-// host's WebSocket later). Every channel name, request, response and error shape lives here.
+// The contract between the renderer and whichever host serves it (Electron IPC, or the browser
+// host's WebSocket). Every channel name, request, response, pushed event and error shape lives here.
 // Plain data only, and no `electron` or `node:` imports: the renderer and the preload import this.
 
-import type { BackendInfo } from './types';
+import type {
+  BackendInfo,
+  BackendName,
+  DatasetRecord,
+  DatasetSize,
+  EpochSummary,
+  FitMode,
+  ImageChannels,
+  ImageSize,
+  ModelKind,
+  RunRecord,
+  SkippedFile,
+  StepMetrics,
+} from './types';
 
 /**
- * Every request channel, as `domain:verb`. No channel string literal may appear anywhere else:
- * hosts, the preload and clients all refer to `Channels.X`.
+ * Every channel, as `domain:verb`: requests (renderer → host) and pushed events (host → renderer).
+ * No channel string literal may appear anywhere else: hosts, the preload and clients all refer to
+ * `Channels.X`.
  */
 export const Channels = {
+  // requests
   appInfo: 'app:info',
+  datasetsList: 'datasets:list',
+  datasetsImport: 'datasets:import',
+  datasetsDelete: 'datasets:delete',
+  runsList: 'runs:list',
+  runsGet: 'runs:get',
+  runsMetrics: 'runs:metrics',
+  runsDelete: 'runs:delete',
+  trainingStart: 'training:start',
+  trainingPause: 'training:pause',
+  trainingResume: 'training:resume',
+  trainingStop: 'training:stop',
+  fsList: 'fs:list',
+  /** Electron only: the native folder picker. The browser uses `fs:list`. */
+  dialogOpenFolder: 'dialog:openFolder',
+  // pushed events
+  trainingStep: 'training:step',
+  trainingEpoch: 'training:epoch',
+  trainingGrid: 'training:grid',
+  trainingStatus: 'training:status',
+  datasetsProgress: 'datasets:progress',
 } as const;
 
 export type ChannelKey = keyof typeof Channels;
-export type Channel = (typeof Channels)[ChannelKey];
+export type AnyChannel = (typeof Channels)[ChannelKey];
+
+/** The channels the host pushes to the renderer. */
+export const EVENT_CHANNELS = [
+  Channels.trainingStep,
+  Channels.trainingEpoch,
+  Channels.trainingGrid,
+  Channels.trainingStatus,
+  Channels.datasetsProgress,
+] as const;
+export type EventChannel = (typeof EVENT_CHANNELS)[number];
+
+/** Request channels: everything that is not an event. */
+export type Channel = Exclude<AnyChannel, EventChannel>;
+export const REQUEST_CHANNELS: readonly Channel[] = (Object.values(Channels) as AnyChannel[]).filter(
+  (c): c is Channel => !(EVENT_CHANNELS as readonly string[]).includes(c),
+);
+
+export function isRequestChannel(value: unknown): value is Channel {
+  return typeof value === 'string' && (REQUEST_CHANNELS as readonly string[]).includes(value);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Requests and responses
+
+/** Which host serves the UI: the Electron app, or `gan-studio serve` in a browser. */
+export type HostKind = 'electron' | 'browser';
+
+/** `app:info` request: nothing, or ask the host to pick the training backend now (loads TensorFlow.js). */
+export type AppInfoRequest = void | { probeBackend?: boolean };
 
 /** What `app:info` returns. */
 export interface AppInfo {
@@ -26,20 +87,284 @@ export interface AppInfo {
   platform: string;
   /** The studio's home: `GAN_STUDIO_HOME`, default `~/.gan-studio`. */
   home: string;
+  /** Which host serves this UI: `electron` has native dialogs; `browser` uses `fs:list`. */
+  host: HostKind;
   /**
-   * The TensorFlow.js backend training uses, and why it was chosen; null until the engine has
-   * picked one (backends are chosen lazily, the first time something needs them).
+   * The TensorFlow.js backend training uses, and why it was chosen; null until known (the last
+   * run's worker reported it, or `app:info` was asked with `probeBackend: true`).
    */
   backend: Pick<BackendInfo, 'name' | 'reason'> | null;
+  /** Runs training in this host process now. */
+  activeRuns: number[];
 }
 
-/** Request and response types, by channel. A request of `void` means "send nothing". */
+/**
+ * Files under the studio home (sample grids, contact sheets) travel as home-relative paths with
+ * `/` separators; `api.fileUrl(path)` turns one into a URL the page can load.
+ */
+export type HomeFile = string;
+
+/** A dataset as the UI sees it (no cache internals). */
+export interface DatasetInfo extends DatasetRecord {
+  /** The contact sheet PNG (home-relative), or null. */
+  contactSheet: HomeFile | null;
+}
+
+export interface DatasetImportRequest {
+  /** Absolute path of an image folder, an IDX images file (or its folder), or CIFAR-10 batches. */
+  path: string;
+  /** The name to train it by (1 to 100 characters). */
+  name: string;
+  size?: DatasetSize;
+  channels?: ImageChannels;
+  /** Image folders: first-level subfolders are classes. */
+  labels?: boolean;
+  fit?: FitMode;
+  /** Add horizontal flips (doubles the images). */
+  mirror?: boolean;
+}
+
+export interface DatasetImportResult {
+  dataset: DatasetInfo;
+  imported: number;
+  skipped: number;
+  /** Files that could not be used, with the reason (the first few hundred at most). */
+  skippedFiles: SkippedFile[];
+  seen: number;
+  count: number;
+  mirrored: boolean;
+  /** The source had not changed since the last import: nothing was decoded again. */
+  unchanged: boolean;
+  seconds: number;
+  imagesPerSec: number;
+  /** One line for users. */
+  message: string;
+}
+
+export interface DatasetRef {
+  id: number;
+}
+
+export interface RunRef {
+  runId: number;
+}
+
+export interface GridInfo {
+  /** 0 = before training, n = after epoch n. */
+  epoch: number;
+  step: number;
+  file: HomeFile;
+}
+
+export interface CheckpointInfo {
+  step: number;
+  epoch: number;
+  createdAt: string;
+}
+
+/** `runs:get`: the run and everything recorded for it except the per-step metrics. */
+export interface RunDetails {
+  run: RunRecord;
+  epochs: EpochSummary[];
+  /** Ordered by epoch. */
+  grids: GridInfo[];
+  checkpoints: CheckpointInfo[];
+  /** Whether it is training in this host process now (and so can be paused / stopped). */
+  active: boolean;
+  /** Whether `training:start` with `resume` can continue it. */
+  resumable: boolean;
+  /** Per-step metric rows recorded. */
+  metricCount: number;
+}
+
+export interface RunMetricsRequest {
+  runId: number;
+  /** Only steps >= fromStep (polling: the last step seen + 1). */
+  fromStep?: number;
+  /** At most this many points (default 2000): long runs are downsampled server-side. */
+  maxPoints?: number;
+}
+
+export interface RunMetricsResult {
+  runId: number;
+  /** Ordered by step. */
+  points: StepMetrics[];
+  /** The stride used: every `every`-th step (1 = all of them). Stable while a run grows, within a factor of 2. */
+  every: number;
+  /** Metric rows recorded for the run in all. */
+  total: number;
+}
+
+/**
+ * `training:start`: a new run. Every field but `data` has a default from the papers (DCGAN:
+ * Radford et al. 2016, lr 2e-4, beta1 0.5, batch 128; GAN: Goodfellow et al. 2014, k 1) applied
+ * by the host; `size` / `channels` default to the dataset's own when `data` names an imported one.
+ */
+export interface TrainingNewRequest {
+  /** An imported dataset's name, or the absolute path of an image folder / IDX file. */
+  data: string;
+  model?: ModelKind;
+  size?: ImageSize;
+  channels?: ImageChannels;
+  latent?: number;
+  epochs?: number;
+  /** Total generator steps (overrides epochs). */
+  steps?: number | null;
+  batch?: number;
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  k?: number;
+  seed?: number;
+  /** Default: `<model>-<data>`. */
+  name?: string;
+  limit?: number | null;
+  labels?: boolean;
+  backend?: BackendName | 'auto';
+}
+
+/** `training:start`: continue a stopped / interrupted / completed run from its latest checkpoint. */
+export interface TrainingResumeRequest {
+  resume: number;
+  /** A new total length. */
+  epochs?: number;
+  steps?: number | null;
+  backend?: BackendName | 'auto';
+}
+
+export type TrainingStartRequest = TrainingNewRequest | TrainingResumeRequest;
+
+export interface TrainingStarted {
+  runId: number;
+  run: RunRecord;
+  backend: Pick<BackendInfo, 'name' | 'reason'>;
+  data: {
+    count: number;
+    source: string;
+    format: string;
+    classNames: string[];
+    skipped: number;
+  };
+  batch: number;
+  stepsPerEpoch: number;
+  /** The step training starts from (0, or the checkpoint's step on resume). */
+  startStep: number;
+  totalSteps: number;
+}
+
+export interface FolderListRequest {
+  /** Absolute folder path; default: the user's home directory. */
+  path?: string;
+  /** Include folders whose name starts with a dot. */
+  showHidden?: boolean;
+}
+
+export interface FolderEntryInfo {
+  name: string;
+  /** Absolute path. */
+  path: string;
+  /** Image files directly inside it (capped: see `imagesCapped`). */
+  images: number;
+  imagesCapped: boolean;
+  /** Subfolders directly inside it (classes, when importing with labels). */
+  folders: number;
+  /** IDX or CIFAR-10 files directly inside it. */
+  dataFiles: number;
+}
+
+export interface FolderListing {
+  /** The folder listed (absolute, resolved). */
+  path: string;
+  /** Its parent, or null at a filesystem root. */
+  parent: string | null;
+  /** The user's home directory (for a "home" button). */
+  home: string;
+  /** Subfolders, by name. */
+  entries: FolderEntryInfo[];
+  /** Image files directly in this folder. */
+  images: number;
+  /** IDX / CIFAR-10 files directly in this folder (importable as a file). */
+  dataFiles: string[];
+  /** More subfolders than listed were present. */
+  truncated: boolean;
+}
+
+export type OpenFolderRequest = void | { title?: string };
+
+/** Request and response types, by request channel. A request of `void` means "send nothing". */
 export interface ChannelTypes {
-  [Channels.appInfo]: { request: void; response: AppInfo };
+  [Channels.appInfo]: { request: AppInfoRequest; response: AppInfo };
+  [Channels.datasetsList]: { request: void; response: DatasetInfo[] };
+  [Channels.datasetsImport]: { request: DatasetImportRequest; response: DatasetImportResult };
+  [Channels.datasetsDelete]: { request: DatasetRef; response: null };
+  [Channels.runsList]: { request: void; response: RunRecord[] };
+  [Channels.runsGet]: { request: RunRef; response: RunDetails };
+  [Channels.runsMetrics]: { request: RunMetricsRequest; response: RunMetricsResult };
+  [Channels.runsDelete]: { request: RunRef; response: null };
+  [Channels.trainingStart]: { request: TrainingStartRequest; response: TrainingStarted };
+  [Channels.trainingPause]: { request: RunRef; response: null };
+  [Channels.trainingResume]: { request: RunRef; response: null };
+  [Channels.trainingStop]: { request: RunRef; response: null };
+  [Channels.fsList]: { request: FolderListRequest | void; response: FolderListing };
+  /** The chosen folder's absolute path, or null when the user cancelled. */
+  [Channels.dialogOpenFolder]: { request: OpenFolderRequest; response: string | null };
 }
 
 export type RequestOf<C extends Channel> = ChannelTypes[C]['request'];
 export type ResponseOf<C extends Channel> = ChannelTypes[C]['response'];
+
+// ---------------------------------------------------------------------------------------------
+// Pushed events
+
+/** Status of a live run; `failed` and `diverged` carry the error text. */
+export type LiveRunStatus = 'running' | 'paused' | 'completed' | 'stopped' | 'failed' | 'diverged';
+
+export interface TrainingStepEvent {
+  runId: number;
+  /** Steps since the last event, in order (the host batches them, about 10 events a second). */
+  steps: StepMetrics[];
+}
+
+export interface TrainingEpochEvent extends EpochSummary {
+  runId: number;
+}
+
+export interface TrainingGridEvent extends GridInfo {
+  runId: number;
+}
+
+export interface TrainingStatusEvent {
+  runId: number;
+  status: LiveRunStatus;
+  /** The error text for `failed` / `diverged`, else null. */
+  error: string | null;
+  step: number;
+  epoch: number;
+}
+
+export interface DatasetProgressEvent {
+  /** The dataset name being imported. */
+  name: string;
+  done: number;
+  total: number;
+  imported: number;
+  skipped: number;
+  imagesPerSec: number;
+  seconds: number;
+}
+
+export interface EventTypes {
+  [Channels.trainingStep]: TrainingStepEvent;
+  [Channels.trainingEpoch]: TrainingEpochEvent;
+  [Channels.trainingGrid]: TrainingGridEvent;
+  [Channels.trainingStatus]: TrainingStatusEvent;
+  [Channels.datasetsProgress]: DatasetProgressEvent;
+}
+
+export type PayloadOf<E extends EventChannel> = EventTypes[E];
+
+/** One pushed event as hosts pass it around. */
+export type AnyEvent = { [E in EventChannel]: { event: E; payload: PayloadOf<E> } }[EventChannel];
 
 // ---------------------------------------------------------------------------------------------
 // Envelopes: every reply is either `{ result }` or `{ error }`, never a thrown IPC error (Electron
@@ -50,8 +375,16 @@ export const ErrorCodes = {
   forbidden: 'FORBIDDEN',
   /** The request failed validation. */
   invalidRequest: 'INVALID_REQUEST',
+  /** No such channel. */
+  unknownChannel: 'UNKNOWN_CHANNEL',
+  /** The channel exists, but not in this host (native dialogs in the browser). */
+  unsupported: 'UNSUPPORTED',
   /** Something the request names does not exist. */
   notFound: 'NOT_FOUND',
+  /** The request is valid but the state does not allow it (a run already training, a name taken). */
+  conflict: 'CONFLICT',
+  /** The data cannot be used (no images, unreadable files, wrong shape). */
+  data: 'DATA_ERROR',
   /** Anything else; the message says what. */
   internal: 'INTERNAL',
 } as const;
@@ -60,11 +393,36 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 export interface ContractError {
   message: string;
-  /** One of `ErrorCodes`, or a more specific code a service attached (e.g. `ENOENT`). */
+  /** One of `ErrorCodes`. */
   code: string;
 }
 
 export type Envelope<T> = { result: T } | { error: ContractError };
+
+/** What `api` methods reject with. `code` is one of `ErrorCodes` (in Electron it may be lost). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string = ErrorCodes.internal,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Unwraps a reply envelope: the result, or an `ApiError`. */
+export function unwrapEnvelope<T>(channel: string, reply: unknown): T {
+  if (typeof reply === 'object' && reply !== null) {
+    if ('error' in reply) {
+      const error = (reply as { error: unknown }).error as { message?: unknown; code?: unknown } | null;
+      const message = typeof error?.message === 'string' ? error.message : 'Unknown error';
+      const code = typeof error?.code === 'string' ? error.code : ErrorCodes.internal;
+      throw new ApiError(message, code);
+    }
+    if ('result' in reply) return (reply as { result: T }).result;
+  }
+  throw new ApiError(`Malformed reply on ${channel}`);
+}
 
 // ---------------------------------------------------------------------------------------------
 // window.api
@@ -74,10 +432,106 @@ export type Unsubscribe = () => void;
 
 /**
  * The one object the renderer talks to (`window.api`). Each request method returns a Promise that
- * rejects with an `Error` whose message says what went wrong. Each event method `onX(cb)` (none yet)
- * takes a callback of plain data and returns an `Unsubscribe`.
+ * rejects with an `Error` whose message says what went wrong in words for users. Each event method
+ * `onX(cb)` takes a callback of plain data and returns an `Unsubscribe`.
  */
 export interface Api {
-  /** `app:info`: version, platform, studio home, training backend. */
-  appInfo(): Promise<AppInfo>;
+  /** `app:info`: version, platform, studio home, host kind, training backend. */
+  appInfo(request?: AppInfoRequest): Promise<AppInfo>;
+
+  /** `datasets:list`: imported datasets, by name. */
+  listDatasets(): Promise<DatasetInfo[]>;
+  /** `datasets:import`: progress arrives through `onDatasetProgress`. */
+  importDataset(request: DatasetImportRequest): Promise<DatasetImportResult>;
+  /** `datasets:delete`: the dataset's cache and contact sheet go too; runs keep their records. */
+  deleteDataset(request: DatasetRef): Promise<null>;
+
+  /** `runs:list`: newest first. */
+  listRuns(): Promise<RunRecord[]>;
+  /** `runs:get`: a run with its epochs, grids and checkpoints. */
+  getRun(request: RunRef): Promise<RunDetails>;
+  /** `runs:metrics`: per-step metrics, downsampled to `maxPoints`. */
+  runMetrics(request: RunMetricsRequest): Promise<RunMetricsResult>;
+  /** `runs:delete`: rows and files (not while it trains). */
+  deleteRun(request: RunRef): Promise<null>;
+
+  /** `training:start`: resolves once the data is loaded and the run recorded. */
+  startTraining(request: TrainingStartRequest): Promise<TrainingStarted>;
+  pauseTraining(request: RunRef): Promise<null>;
+  resumeTraining(request: RunRef): Promise<null>;
+  /** Stops after the current step and writes a checkpoint; `onTrainingStatus` says when it is done. */
+  stopTraining(request: RunRef): Promise<null>;
+
+  /** `fs:list`: the server-side folder browser (the browser host's folder picker). */
+  listFolder(request?: FolderListRequest): Promise<FolderListing>;
+  /** `dialog:openFolder`: the native folder picker (Electron only; rejects with UNSUPPORTED elsewhere). */
+  openFolderDialog(request?: OpenFolderRequest): Promise<string | null>;
+
+  /** A URL the page can load for a file under the studio home (grids, contact sheets). */
+  fileUrl(file: HomeFile): string;
+
+  onTrainingStep(cb: (event: TrainingStepEvent) => void): Unsubscribe;
+  onTrainingEpoch(cb: (event: TrainingEpochEvent) => void): Unsubscribe;
+  onTrainingGrid(cb: (event: TrainingGridEvent) => void): Unsubscribe;
+  onTrainingStatus(cb: (event: TrainingStatusEvent) => void): Unsubscribe;
+  onDatasetProgress(cb: (event: DatasetProgressEvent) => void): Unsubscribe;
+}
+
+/** What a host transport provides; `createApi` builds the same `Api` over any of them. */
+export interface ApiTransport {
+  /** Sends one request; resolves with the reply envelope (or rejects on a transport failure). */
+  request(channel: Channel, request: unknown): Promise<unknown>;
+  /** Listens to one pushed event channel. */
+  subscribe(event: EventChannel, cb: (payload: unknown) => void): Unsubscribe;
+  /** The URL prefix home files are served under (`gan-studio://files/` or `/files/`). */
+  filesBase: string;
+}
+
+/** Where home files are served: the Electron app's own protocol, and the browser host's route. */
+export const FILES_URL_BASE = {
+  electron: 'gan-studio://files/',
+  browser: '/files/',
+} as const;
+
+/** Encodes a home-relative path for a URL, segment by segment. */
+export function encodeHomeFile(file: HomeFile): string {
+  return file
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map(encodeURIComponent)
+    .join('/');
+}
+
+/** The one `Api` implementation, over any transport (Electron IPC, WebSocket). */
+export function createApi(transport: ApiTransport): Api {
+  const call =
+    <C extends Channel>(channel: C) =>
+    async (request?: RequestOf<C>): Promise<ResponseOf<C>> =>
+      unwrapEnvelope<ResponseOf<C>>(channel, await transport.request(channel, request));
+  const on =
+    <E extends EventChannel>(event: E) =>
+    (cb: (payload: PayloadOf<E>) => void): Unsubscribe =>
+      transport.subscribe(event, (payload) => cb(payload as PayloadOf<E>));
+  return {
+    appInfo: call(Channels.appInfo),
+    listDatasets: call(Channels.datasetsList),
+    importDataset: call(Channels.datasetsImport),
+    deleteDataset: call(Channels.datasetsDelete),
+    listRuns: call(Channels.runsList),
+    getRun: call(Channels.runsGet),
+    runMetrics: call(Channels.runsMetrics),
+    deleteRun: call(Channels.runsDelete),
+    startTraining: call(Channels.trainingStart),
+    pauseTraining: call(Channels.trainingPause),
+    resumeTraining: call(Channels.trainingResume),
+    stopTraining: call(Channels.trainingStop),
+    listFolder: call(Channels.fsList),
+    openFolderDialog: call(Channels.dialogOpenFolder),
+    fileUrl: (file) => transport.filesBase + encodeHomeFile(file),
+    onTrainingStep: on(Channels.trainingStep),
+    onTrainingEpoch: on(Channels.trainingEpoch),
+    onTrainingGrid: on(Channels.trainingGrid),
+    onTrainingStatus: on(Channels.trainingStatus),
+    onDatasetProgress: on(Channels.datasetsProgress),
+  };
 }

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { BackendInfo, BackendName, EpochSummary, ImageSize, RunRecord, StepMetrics, TrainConfig } from '../../shared/types';
+import type { BackendInfo, BackendName, CheckpointRecord, EpochSummary, GridRecord, ImageSize, RunRecord, StepMetrics, TrainConfig } from '../../shared/types';
 import { IMAGE_SIZES, RESUMABLE_STATUSES } from '../../shared/types';
 import { isDataError } from './data/data-error';
 import { DatasetConflictError, DatasetImporter, type ImportProgressEvent, type ImportRequest, type ImportSummary } from './data/dataset-importer';
@@ -23,7 +23,7 @@ export class StudioError extends Error {
   override name = 'StudioError';
   constructor(
     message: string,
-    readonly code: 'not-found' | 'invalid' | 'data' | 'conflict' | 'internal' = 'invalid',
+    readonly code: 'not-found' | 'invalid' | 'data' | 'conflict' | 'unsupported' | 'internal' = 'invalid',
   ) {
     super(message);
   }
@@ -97,6 +97,25 @@ export interface GenerateRequest {
   classLabel?: number | string | null;
 }
 
+export interface RunDetails {
+  run: RunRecord;
+  epochs: EpochSummary[];
+  grids: GridRecord[];
+  checkpoints: CheckpointRecord[];
+  /** Training in this process now. */
+  active: boolean;
+  /** Not active, and a checkpoint file exists to continue from. */
+  resumable: boolean;
+  metricCount: number;
+}
+
+export interface RunMetrics {
+  runId: number;
+  points: StepMetrics[];
+  every: number;
+  total: number;
+}
+
 export interface StudioInfo {
   home: string;
   version: string;
@@ -112,6 +131,8 @@ export class Studio {
   readonly runs: RunStore;
   readonly datasets: DatasetStore;
   private readonly active = new Map<number, TrainingHandle>();
+  /** The backend the last training worker (or a probe) reported; null until one did. */
+  private lastBackend: BackendInfo | null = null;
 
   private constructor(
     readonly home: string,
@@ -230,6 +251,7 @@ export class Studio {
       run = this.runs.createRun({ name: config.name, config, pid: process.pid, datasetId: dataset?.id ?? null });
     }
     this.runs.setBackend(run.id, info.name, info.reason);
+    this.lastBackend = info;
     const dir = runDir(this.home, run.id);
     mkdirSync(dir, { recursive: true });
 
@@ -278,6 +300,69 @@ export class Studio {
       this.runs.setStatus(runId, message.status, { error: message.error });
       return { run: this.getRun(runId), peakRssBytes: message.memory.peakRssBytes };
     });
+  }
+
+  /** The training backend as last reported (by a worker, or by `probe`: picks one in this thread). */
+  async backend(probe = false): Promise<BackendInfo | null> {
+    if (probe && !this.lastBackend) this.lastBackend = await selectBackend({ prefer: 'auto' });
+    return this.lastBackend;
+  }
+
+  /** Ids of the runs training in this process now. */
+  activeRunIds(): number[] {
+    return [...this.active.keys()];
+  }
+
+  /** The handle of a run training in this process; a StudioError when it is not. */
+  activeRun(runId: number): TrainingHandle {
+    const handle = this.active.get(runId);
+    if (handle) return handle;
+    this.getRun(runId);
+    throw new StudioError(`run ${runId} is not training here`, 'conflict');
+  }
+
+  pauseRun(runId: number): void {
+    this.activeRun(runId).pause();
+  }
+
+  resumeRun(runId: number): void {
+    this.activeRun(runId).resume();
+  }
+
+  /** Asks a run to stop after its current step (it writes a checkpoint); `done` says when. */
+  stopRun(runId: number): void {
+    this.activeRun(runId).stop();
+  }
+
+  /** A run with everything recorded for it but its per-step metrics. */
+  runDetails(runId: number): RunDetails {
+    const run = this.getRun(runId);
+    const active = this.active.has(runId);
+    const checkpoints = this.runs.checkpoints(runId);
+    const resumable =
+      !active && run.status !== 'running' && checkpoints.some((c) => existsSync(c.path));
+    return {
+      run,
+      epochs: this.runs.epochs(runId),
+      grids: this.runs.grids(runId),
+      checkpoints,
+      active,
+      resumable,
+      metricCount: this.runs.metricCount(runId),
+    };
+  }
+
+  /**
+   * Per-step metrics from `fromStep` on, at most about `maxPoints` of them: long runs are
+   * downsampled to every `every`-th step, `every` a power of two of the run's whole length (so the
+   * stride stays put while a live run grows, and polls with fromStep line up).
+   */
+  runMetrics(runId: number, query: { fromStep?: number; maxPoints?: number } = {}): RunMetrics {
+    this.getRun(runId);
+    const total = this.runs.metricCount(runId);
+    const maxPoints = Math.max(1, query.maxPoints ?? 2000);
+    const every = total <= maxPoints ? 1 : 2 ** Math.ceil(Math.log2(total / maxPoints));
+    return { runId, points: this.runs.metrics(runId, { fromStep: query.fromStep, every }), every, total };
   }
 
   /** Stops every active run (each writes a checkpoint) and waits for them. */

@@ -1,5 +1,9 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
+import { installBrowserApi } from './lib/api-client';
+
+// In a browser (gan-studio serve) there is no Electron preload: build window.api over the WebSocket.
+installBrowserApi();
 
 const target = document.getElementById('app');
 if (!target) throw new Error('GAN Studio: #app element missing from index.html');

@@ -35,6 +35,10 @@ Commands:
             or CIFAR-10 batches. Re-importing an unchanged source reuses the cached import.
   datasets  [--json]
   info      [--json]
+  serve     [--port N] [--host HOST]
+            The UI in a browser: serves the built app and its API (default http://127.0.0.1:8470/;
+            --port 0 picks a free port). Binding to any host but loopback prints an access token
+            that every request needs. Ctrl-C stops active runs (with a checkpoint) and exits.
 
 Global options:
   --home DIR   the studio's home (default: $GAN_STUDIO_HOME, else ~/.gan-studio)
@@ -73,7 +77,10 @@ export type Command =
       mirror: boolean;
     }
   | { name: 'datasets'; home?: string; json: boolean }
-  | { name: 'info'; home?: string; json: boolean };
+  | { name: 'info'; home?: string; json: boolean }
+  | { name: 'serve'; home?: string; json: boolean; port: number; host: string };
+
+export const SERVE_DEFAULT_PORT = 8470;
 
 const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
@@ -238,6 +245,19 @@ export function parseCommand(argv: string[]): Command {
         labels: Boolean(v.labels),
         fit: oneOf('fit', v.fit as string | undefined, FIT_MODES) ?? 'crop',
         mirror: Boolean(v.mirror),
+      };
+    }
+    case 'serve': {
+      const v = parse({ port: { type: 'string' }, host: { type: 'string' } });
+      if (v.help) return { name: 'help' };
+      const host = ((v.host as string | undefined) ?? '127.0.0.1').trim();
+      if (!host || host.length > 253 || !/^[A-Za-z0-9.:\-[\]%]+$/.test(host)) throw new UsageError(`--host must be a host name or IP address (got "${v.host as string}")`);
+      return {
+        name: 'serve',
+        home: v.home as string | undefined,
+        json: Boolean(v.json),
+        port: int('port', v.port as string | undefined, 0, 65535) ?? SERVE_DEFAULT_PORT,
+        host: host.replace(/^\[(.*)\]$/, '$1'),
       };
     }
     case 'datasets':

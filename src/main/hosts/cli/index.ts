@@ -6,6 +6,7 @@ import { resolveHome } from '../../core/home';
 import type { StoredDataset } from '../../core/store/dataset-store';
 import { Studio, StudioError, type TrainingHandle } from '../../core/studio';
 import { parseCommand, USAGE, UsageError, type Command } from './args';
+import { serve } from './serve';
 
 const EXIT = { ok: 0, failed: 1, usage: 2, diverged: 3, stopped: 130 } as const;
 
@@ -333,6 +334,8 @@ export async function main(argv: string[]): Promise<number> {
         return await importDataset(studio, cmd);
       case 'datasets':
         return datasets(studio, cmd);
+      case 'serve':
+        return await serve(studio, cmd, pkg.version);
     }
     return EXIT.usage;
   } catch (err) {

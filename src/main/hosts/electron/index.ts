@@ -1,12 +1,14 @@
-// The Electron main entry (out/main/index.js, an ES module). It owns the window, the menu and the
-// IPC registration; all real work is delegated to services (for now only app info; the core's
-// `Studio` facade replaces BasicAppInfoProvider when it lands). Nothing imported here may load
-// native modules (TensorFlow, SQLite, sharp) at import time.
+// The Electron main entry (out/main/index.js, an ES module). It owns the window, the menu, the
+// image protocol and the IPC registration; all real work is delegated to the core's `Studio`
+// through the host-independent dispatcher. Nothing imported statically here may load native
+// modules (TensorFlow, SQLite, sharp): the core is imported once the app is ready, so that a
+// native module built for the wrong runtime shows an error box instead of a silent crash.
 
 import path from 'node:path';
-import { app, BrowserWindow, Menu, session } from 'electron';
+import { app, BrowserWindow, dialog, Menu, session } from 'electron';
 import { resolveHome } from '../../core/home';
-import { BasicAppInfoProvider } from './app-info-provider';
+import type { Studio } from '../../core/studio';
+import { handleFilesProtocol, registerFilesScheme } from './files-protocol';
 import { registerIpc } from './ipc';
 import { buildMenu } from './menu';
 import { createMainWindow, isOwnPage, type RendererSource } from './main-window';
@@ -22,6 +24,9 @@ const source: RendererSource = devUrl
   : { kind: 'file', path: path.join(here, '../renderer/index.html') };
 
 let mainWindow: BrowserWindow | null = null;
+let studio: Studio | null = null;
+
+registerFilesScheme();
 
 function openMainWindow(): void {
   const win = createMainWindow({ preload, source });
@@ -53,22 +58,52 @@ async function start(): Promise<void> {
   app.setAboutPanelOptions({ applicationName: 'GAN Studio', applicationVersion: app.getVersion() });
   Menu.setApplicationMenu(buildMenu({ dev: Boolean(devUrl) }));
 
-  registerIpc(
-    {
-      app: new BasicAppInfoProvider({
-        version: app.getVersion(),
-        platform: process.platform,
-        home: resolveHome(),
-      }),
+  const home = resolveHome();
+  try {
+    const { Studio } = await import('../../core/studio');
+    studio = Studio.open(home);
+  } catch (err) {
+    dialog.showErrorBox('GAN Studio cannot start', `The studio in ${home} could not be opened:\n${(err as Error).message}`);
+    app.exit(1);
+    return;
+  }
+  const { createDispatcher } = await import('../dispatch');
+  const dispatcher = createDispatcher(studio, { version: app.getVersion(), host: 'electron' });
+  handleFilesProtocol(home);
+  registerIpc(dispatcher, {
+    getWindow: () => mainWindow,
+    isOwnPage: (url) => isOwnPage(source, url),
+    openFolder: async (request) => {
+      const options: Electron.OpenDialogOptions = { title: request?.title ?? 'Choose a folder', properties: ['openDirectory'] };
+      const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
     },
-    { getWindow: () => mainWindow, isOwnPage: (url) => isOwnPage(source, url) },
-  );
+  });
 
   openMainWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) openMainWindow();
   });
 }
+
+// Quitting stops active runs first (each writes a checkpoint, so it can be resumed), then closes
+// the store.
+let quitting = false;
+app.on('before-quit', (event) => {
+  const current = studio;
+  if (!current) return;
+  if (!quitting && current.activeRunIds().length > 0) {
+    event.preventDefault();
+    quitting = true;
+    void current
+      .stopAll()
+      .catch((err: unknown) => console.error('[main] stopping runs failed:', err))
+      .finally(() => app.quit());
+    return;
+  }
+  studio = null;
+  current.close();
+});
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();

@@ -1,62 +1,29 @@
 // The one place the Electron host registers IPC handlers. Every request is checked to come from
-// our own window's main frame showing our own page, validated, delegated to a service in one line,
-// and answered as `{ result }` or `{ error: { message, code } }`.
+// our own window's main frame showing our own page, then handed to the host-independent
+// dispatcher (which validates it with the contract's schema and makes one call into the core),
+// and answered as `{ result }` or `{ error: { message, code } }`. The only Electron-specific
+// channel, `dialog:openFolder`, is validated with its schema here and answered by the native dialog.
+// Pushed events go to our window's web contents.
 
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
 import {
   Channels,
   ErrorCodes,
+  REQUEST_CHANNELS,
   type Channel,
-  type ContractError,
   type Envelope,
-  type RequestOf,
-  type ResponseOf,
+  type OpenFolderRequest,
 } from '../../../shared/contract';
-import type { AppInfoProvider } from './app-info-provider';
-
-/** The services handlers delegate to. The core's `Studio` will provide most of them. */
-export interface IpcServices {
-  app: AppInfoProvider;
-}
+import { parseRequest } from '../../../shared/schemas';
+import type { Dispatcher } from '../dispatch';
 
 export interface IpcOptions {
   /** The window whose main frame may call us (null while none is open). */
   getWindow: () => BrowserWindow | null;
   /** Whether a URL is our own renderer page. */
   isOwnPage: (url: string) => boolean;
-}
-
-/** Thrown by validators and services to answer with a specific code. */
-export class IpcError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-    this.name = 'IpcError';
-  }
-}
-
-interface Route<C extends Channel> {
-  /** Turns the raw request into a typed one, or throws an `IpcError` (INVALID_REQUEST). */
-  parse: (raw: unknown) => RequestOf<C>;
-  handle: (request: RequestOf<C>) => Promise<ResponseOf<C>>;
-}
-
-/** One route per channel: the mapped type makes a missing handler a compile error. */
-type Routes = { [C in Channel]: Route<C> };
-
-/** For channels whose request is `void`. */
-function noArgs(raw: unknown): void {
-  if (raw !== undefined && raw !== null) {
-    throw new IpcError('This request takes no arguments', ErrorCodes.invalidRequest);
-  }
-}
-
-function routes(services: IpcServices): Routes {
-  return {
-    [Channels.appInfo]: { parse: noArgs, handle: () => services.app.appInfo() },
-  };
+  /** The native folder picker: the chosen folder, or null when cancelled. */
+  openFolder: (request: OpenFolderRequest) => Promise<string | null>;
 }
 
 /** True when the event comes from the main frame of our window, showing our page. */
@@ -71,44 +38,43 @@ function isTrustedSender(event: IpcMainInvokeEvent, options: IpcOptions): boolea
   return sameFrame && options.isOwnPage(frame.url);
 }
 
-function toContractError(err: unknown): ContractError {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return { message: err.message, code: typeof code === 'string' ? code : ErrorCodes.internal };
+async function openFolder(raw: unknown, options: IpcOptions): Promise<Envelope<string | null>> {
+  const parsed = parseRequest(Channels.dialogOpenFolder, raw);
+  if (!parsed.ok) return { error: { message: parsed.message, code: ErrorCodes.invalidRequest } };
+  try {
+    return { result: await options.openFolder(parsed.value) };
+  } catch (err) {
+    console.error('[ipc] the folder dialog failed:', err);
+    return { error: { message: 'The folder dialog could not be opened', code: ErrorCodes.internal } };
   }
-  return { message: String(err), code: ErrorCodes.internal };
 }
 
-async function dispatch<C extends Channel>(
-  channel: C,
-  route: Route<C>,
+async function handle(
+  channel: Channel,
   event: IpcMainInvokeEvent,
   raw: unknown,
+  dispatcher: Dispatcher,
   options: IpcOptions,
-): Promise<Envelope<ResponseOf<C>>> {
+): Promise<Envelope<unknown>> {
   if (!isTrustedSender(event, options)) {
     console.warn(`[ipc] refused ${channel} from ${event.senderFrame?.url ?? 'an unknown frame'}`);
     return { error: { message: 'Request refused: unknown sender', code: ErrorCodes.forbidden } };
   }
-  try {
-    return { result: await route.handle(route.parse(raw)) };
-  } catch (err) {
-    const error = toContractError(err);
-    if (error.code === ErrorCodes.internal) console.error(`[ipc] ${channel} failed:`, err);
-    return { error };
-  }
+  if (channel === Channels.dialogOpenFolder) return openFolder(raw, options);
+  return dispatcher.handle(channel, raw);
 }
 
-/** Registers every handler; returns a function that removes them all. Call once. */
-export function registerIpc(services: IpcServices, options: IpcOptions): () => void {
-  const table = routes(services);
-  const channels = Object.values(Channels);
-  for (const channel of channels) {
-    ipcMain.handle(channel, (event, raw: unknown) =>
-      dispatch(channel, table[channel] as Route<typeof channel>, event, raw, options),
-    );
+/** Registers every handler and the event forwarding; returns a function that removes them all. Call once. */
+export function registerIpc(dispatcher: Dispatcher, options: IpcOptions): () => void {
+  for (const channel of REQUEST_CHANNELS) {
+    ipcMain.handle(channel, (event, raw: unknown) => handle(channel, event, raw, dispatcher, options));
   }
+  const unsubscribe = dispatcher.subscribe(({ event, payload }) => {
+    const win = options.getWindow();
+    if (win && !win.isDestroyed()) win.webContents.send(event, payload);
+  });
   return () => {
-    for (const channel of channels) ipcMain.removeHandler(channel);
+    unsubscribe();
+    for (const channel of REQUEST_CHANNELS) ipcMain.removeHandler(channel);
   };
 }

@@ -1,0 +1,182 @@
+// Request schemas (zod): one strict schema per request channel. Hosts validate every request with
+// these before anything happens; an invalid request has no side effect. Strict objects refuse extra
+// keys; numbers must be finite and in range; strings are bounded; paths must be absolute, free of
+// NUL bytes and of `..` segments.
+
+import { z } from 'zod';
+import {
+  Channels,
+  type Channel,
+  type RequestOf,
+} from './contract';
+import { DATASET_SIZES, FIT_MODES, IMAGE_SIZES, MODEL_KINDS } from './types';
+
+export const LIMITS = {
+  /** Longest path accepted (bytes of UTF-16, roughly PATH_MAX). */
+  path: 4096,
+  name: 200,
+  datasetName: 100,
+  epochs: 100_000,
+  steps: 100_000_000,
+  batch: 4096,
+  k: 100,
+  latent: 4096,
+  limit: 100_000_000,
+  seed: 2 ** 31 - 1,
+  maxPoints: 100_000,
+  id: Number.MAX_SAFE_INTEGER,
+} as const;
+
+const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+
+/** Absolute POSIX (`/x`) or Windows (`C:\x`, `\\server\share`) path. */
+function isAbsolutePath(p: string): boolean {
+  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
+}
+
+function hasDotDotSegment(p: string): boolean {
+  return p.split(/[\\/]/).some((segment) => segment === '..');
+}
+
+/** An absolute filesystem path, at most LIMITS.path long, without NUL or `..` segments. */
+export const absolutePath = z
+  .string()
+  .min(1, 'a path is required')
+  .max(LIMITS.path, `a path may be at most ${LIMITS.path} characters`)
+  .refine((p) => !p.includes('\0'), 'a path may not contain NUL characters')
+  .refine(isAbsolutePath, 'the path must be absolute')
+  .refine((p) => !hasDotDotSegment(p), 'the path may not contain ".." segments');
+
+/** Free text shown to users (names): no control characters, trimmed length 1..max. */
+const label = (max: number) =>
+  z
+    .string()
+    .max(max, `at most ${max} characters`)
+    // eslint-disable-next-line no-control-regex
+    .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'control characters are not allowed')
+    .refine((s) => s.trim().length > 0, 'may not be empty');
+
+const id = z.number().int('must be a whole number').min(1, 'must be 1 or more').max(LIMITS.id);
+const int = (min: number, max: number) => z.number().int('must be a whole number').min(min).max(max);
+const nothing = z.union([z.undefined(), z.null()]).transform((): void => undefined);
+
+/** Training data: an imported dataset's name, or an absolute path. */
+const trainingData = z
+  .string()
+  .min(1, 'choose a dataset or a folder')
+  .max(LIMITS.path)
+  .refine((p) => !p.includes('\0'), 'may not contain NUL characters')
+  .refine((p) => !hasDotDotSegment(p), 'may not contain ".." segments')
+  .refine((p) => isAbsolutePath(p) || !/[\\/]/.test(p), 'a path must be absolute (or give a dataset name)');
+
+const backend = z.enum(BACKENDS);
+const literalOf = <T extends string | number>(values: readonly T[]) =>
+  z.union(values.map((v) => z.literal(v)) as unknown as [z.ZodLiteral<T>, z.ZodLiteral<T>, ...z.ZodLiteral<T>[]]);
+
+export const appInfoRequest = z.union([nothing, z.strictObject({ probeBackend: z.boolean().optional() })]);
+
+export const datasetImportRequest = z.strictObject({
+  path: absolutePath,
+  name: label(LIMITS.datasetName),
+  size: literalOf(DATASET_SIZES).optional(),
+  channels: literalOf([1, 3] as const).optional(),
+  labels: z.boolean().optional(),
+  fit: z.enum(FIT_MODES).optional(),
+  mirror: z.boolean().optional(),
+});
+
+export const datasetRef = z.strictObject({ id });
+export const runRef = z.strictObject({ runId: id });
+
+export const runMetricsRequest = z.strictObject({
+  runId: id,
+  fromStep: int(0, LIMITS.steps).optional(),
+  maxPoints: int(1, LIMITS.maxPoints).optional(),
+});
+
+export const trainingNewRequest = z.strictObject({
+  data: trainingData,
+  model: z.enum(MODEL_KINDS).optional(),
+  size: literalOf(IMAGE_SIZES).optional(),
+  channels: literalOf([1, 3] as const).optional(),
+  latent: int(1, LIMITS.latent).optional(),
+  epochs: int(1, LIMITS.epochs).optional(),
+  steps: int(1, LIMITS.steps).nullable().optional(),
+  batch: int(1, LIMITS.batch).optional(),
+  lr: z.number().gt(0, 'must be positive').max(1, 'must be at most 1').optional(),
+  beta1: z.number().min(0).lt(1).optional(),
+  beta2: z.number().min(0).lt(1).optional(),
+  k: int(1, LIMITS.k).optional(),
+  seed: int(0, LIMITS.seed).optional(),
+  name: label(LIMITS.name).optional(),
+  limit: int(1, LIMITS.limit).nullable().optional(),
+  labels: z.boolean().optional(),
+  backend: backend.optional(),
+});
+
+export const trainingResumeRequest = z.strictObject({
+  resume: id,
+  epochs: int(1, LIMITS.epochs).optional(),
+  steps: int(1, LIMITS.steps).nullable().optional(),
+  backend: backend.optional(),
+});
+
+export const trainingStartRequest = z.union([trainingNewRequest, trainingResumeRequest]);
+
+export const folderListRequest = z.union([
+  nothing,
+  z.strictObject({ path: absolutePath.optional(), showHidden: z.boolean().optional() }),
+]);
+
+export const openFolderRequest = z.union([nothing, z.strictObject({ title: label(200).optional() })]);
+
+type RequestSchemas = { [C in Channel]: z.ZodType<RequestOf<C>, unknown> };
+
+/** One schema per request channel: a missing one is a compile error. */
+export const requestSchemas: RequestSchemas = {
+  [Channels.appInfo]: appInfoRequest,
+  [Channels.datasetsList]: nothing,
+  [Channels.datasetsImport]: datasetImportRequest,
+  [Channels.datasetsDelete]: datasetRef,
+  [Channels.runsList]: nothing,
+  [Channels.runsGet]: runRef,
+  [Channels.runsMetrics]: runMetricsRequest,
+  [Channels.runsDelete]: runRef,
+  [Channels.trainingStart]: trainingStartRequest,
+  [Channels.trainingPause]: runRef,
+  [Channels.trainingResume]: runRef,
+  [Channels.trainingStop]: runRef,
+  [Channels.fsList]: folderListRequest,
+  [Channels.dialogOpenFolder]: openFolderRequest,
+};
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };
+
+/** Validates a request for `channel`; on failure, a short message naming the bad fields. */
+export function parseRequest<C extends Channel>(channel: C, raw: unknown): ParseResult<RequestOf<C>> {
+  const schema = requestSchemas[channel] as z.ZodType<RequestOf<C>, unknown>;
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, message: `Invalid ${channel} request: ${describeIssues(parsed.error.issues)}` };
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  // A union's failure is reported as one issue holding each branch's issues: show the closest branch.
+  const flat = issues.flatMap((issue) => {
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const best = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
+      return best.map((i) => ({ ...i, path: [...issue.path, ...i.path] }));
+    }
+    return [issue];
+  });
+  const text = flat
+    .slice(0, 5)
+    .map((i) => {
+      const where = i.path.map((p) => String(p).slice(0, 40)).join('.');
+      // Messages may quote a key the client sent (any length): keep each one short.
+      const message = i.message.length > 200 ? `${i.message.slice(0, 200)}…` : i.message;
+      return where ? `${where}: ${message}` : message;
+    })
+    .join('; ');
+  return flat.length > 5 ? `${text}; …` : text;
+}
