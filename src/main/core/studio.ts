@@ -11,7 +11,7 @@ import { selectBackend } from './engine/backends';
 import { LoadedGenerator } from './engine/generator';
 import { writeGridPng, writeImagePngs } from './engine/image-grid';
 import { isConditional, validateModelConfig } from './engine/models';
-import { SetupError, TrainingSession } from './engine/training-session';
+import { SetupError, TrainingSession, type TrainingSessionEvents } from './engine/training-session';
 import type { DataReady } from './engine/worker-protocol';
 import { ensureHome, runDir } from './home';
 import { openDatabase, type Database } from './store/database';
@@ -50,14 +50,8 @@ export interface TrainRequest {
   shapeFromDataset?: { size?: boolean; channels?: boolean };
 }
 
-export interface TrainingEvents {
-  step: [StepMetrics];
-  epoch: [EpochSummary];
-  grid: [{ epoch: number; step: number; path: string }];
-  checkpoint: [{ step: number; epoch: number; path: string }];
-  paused: [];
-  resumed: [];
-}
+/** What a TrainingHandle relays from its worker session (the session's own set-up events aside). */
+export type TrainingEvents = Omit<TrainingSessionEvents, 'backend' | 'started'>;
 
 export interface TrainingResult {
   run: RunRecord;
