@@ -13,6 +13,10 @@
  *     the backend's, and labelled so.
  *  3. --peer: the PyTorch peer (../shared/bench/torch_dcgan.py, beside the repository) on the
  *     same models, batch and thread count, and the ratio ours/peer.
+ *  4. Event-loop delay of the host thread while a real DCGAN-28 run trains through Studio.train
+ *     (in its training Worker) on a temporary studio home and a synthetic IDX file: p50, p99 and
+ *     max, from perf_hooks.monitorEventLoopDelay. This is the figure that says whether a host's
+ *     window, menus and IPC stay responsive during an epoch.
  *
  * --json prints one JSON line per figure on stdout (everything else goes to stderr).
  */
@@ -20,15 +24,17 @@ import { benchImport } from './bench-import';
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { BACKEND_ORDER, describeBackend, selectBackend } from '../src/main/core/engine/backends';
 import { buildGan, disposeGan } from '../src/main/core/engine/models';
 import { Prng } from '../src/main/core/engine/rng';
 import { Trainer } from '../src/main/core/engine/trainer';
+import { Studio } from '../src/main/core/studio';
 import { timeConvKernels, wasmTrainingKernelsRegistered, type ConvBenchShape } from '../src/main/core/engine/wasm-kernels';
 import { TRAIN_DEFAULTS, type BackendInfo, type BackendName, type ImageDataset, type ModelConfig, type TrainConfig } from '../src/shared/types';
 
@@ -38,6 +44,10 @@ const DATASET_IMAGES = 256;
 const DEFAULT_PEER_THREADS = 2;
 const DEFAULT_KERNEL_REPS = 3;
 const MB = 1024 * 1024;
+/** Generator steps of the event-loop run (256 images at batch 64: 4 steps an epoch, so 3 epochs). */
+const DEFAULT_LOOP_STEPS = 12;
+/** monitorEventLoopDelay's sampling resolution, ms. */
+const LOOP_RESOLUTION_MS = 10;
 
 interface BenchModel {
   model: ModelConfig;
@@ -50,11 +60,12 @@ const MODELS: Record<string, BenchModel> = {
   dcgan64: { model: { kind: 'dcgan', size: 64, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 3 },
 };
 
-const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--repeat N] [--no-train] [--no-kernels] [--no-import] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--python CMD] [--json]
+const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--repeat N] [--no-train] [--no-kernels] [--no-import] [--no-loop] [--loop-steps N] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--python CMD] [--json]
 
 Times GAN Studio's full training step (trainStep: D on a real + fake batch, then G; batch ${BATCH})
-and the conv kernels at the models' shapes, on the active TensorFlow.js backend, and the
-throughput of importing a folder of generated JPEGs.
+and the conv kernels at the models' shapes, on the active TensorFlow.js backend, the
+throughput of importing a folder of generated JPEGs, and the host thread's event-loop delay
+while a DCGAN-28 run trains in its worker (Studio.train, as the app and serve run it).
 
 options:
   --backend NAME      force a backend: ${BACKEND_ORDER.join(', ')} or auto (default: auto)
@@ -65,6 +76,8 @@ options:
   --no-kernels        skip the conv kernel timings
   --no-import         skip the image-folder import timing
   --import-count N    JPEGs in the generated folder for the import timing (default: 1000)
+  --no-loop           skip the event-loop delay during a real training run
+  --loop-steps N      generator steps of that run (default: ${DEFAULT_LOOP_STEPS}; batch ${BATCH}, ${DATASET_IMAGES} images)
   --kernel-reps N     calls per kernel timing, after one warm-up call (default: ${DEFAULT_KERNEL_REPS})
   --peer              also time the PyTorch peer (../shared/bench/torch_dcgan.py) and print ours/peer
   --peer-threads N    torch.set_num_threads for the peer (default: ${DEFAULT_PEER_THREADS}; on a busy machine 1 can be faster)
@@ -78,6 +91,8 @@ class UsageError extends Error {}
 interface Options {
   import: boolean;
   importCount: number;
+  loop: boolean;
+  loopSteps: number;
   backend: BackendName | 'auto';
   models: string[];
   steps: number | null;
@@ -112,6 +127,8 @@ function parseOptions(argv: string[]): Options | 'help' {
         'no-train': { type: 'boolean' },
         'no-kernels': { type: 'boolean' },
         'no-import': { type: 'boolean' },
+        'no-loop': { type: 'boolean' },
+        'loop-steps': { type: 'string' },
         'import-count': { type: 'string' },
         'kernel-reps': { type: 'string' },
         peer: { type: 'boolean' },
@@ -125,7 +142,9 @@ function parseOptions(argv: string[]): Options | 'help' {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   if (values.help) return 'help';
-  if (values['no-train'] && values['no-kernels'] && values['no-import']) throw new UsageError('--no-train, --no-kernels and --no-import leave nothing to time');
+  if (values['no-train'] && values['no-kernels'] && values['no-import'] && values['no-loop']) {
+    throw new UsageError('--no-train, --no-kernels, --no-import and --no-loop leave nothing to time');
+  }
   const backend = values.backend ?? 'auto';
   if (backend !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(backend)) {
     throw new UsageError(`unknown backend '${backend}'; use one of ${BACKEND_ORDER.join(', ')} or auto`);
@@ -144,6 +163,8 @@ function parseOptions(argv: string[]): Options | 'help' {
     kernels: !values['no-kernels'],
     import: !values['no-import'],
     importCount: positiveInt('--import-count', values['import-count']) ?? 1000,
+    loop: !values['no-loop'],
+    loopSteps: positiveInt('--loop-steps', values['loop-steps']) ?? DEFAULT_LOOP_STEPS,
     kernelReps: positiveInt('--kernel-reps', values['kernel-reps']) ?? DEFAULT_KERNEL_REPS,
     peer: values.peer ?? false,
     peerThreads: positiveInt('--peer-threads', values['peer-threads']) ?? DEFAULT_PEER_THREADS,
@@ -557,6 +578,68 @@ async function importSection(opts: Options): Promise<void> {
   if (jsonMode) emit({ bench: 'import', images: r.images, size: 64, channels: 3, seconds: round(r.seconds, 3), images_per_s: round(r.imagesPerSec, 1) });
 }
 
+/** Writes `<dir>/train-images-idx3-ubyte`: the synthetic DCGAN-28 images as an IDX file. */
+async function writeSyntheticIdx(dir: string, model: ModelConfig): Promise<void> {
+  const { pixels, count, height, width } = syntheticDataset(model);
+  const header = Buffer.alloc(16);
+  header.writeUInt32BE(0x00000803, 0); // IDX magic: unsigned bytes, 3 dimensions
+  header.writeUInt32BE(count, 4);
+  header.writeUInt32BE(height, 8);
+  header.writeUInt32BE(width, 12);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'train-images-idx3-ubyte'), Buffer.concat([header, pixels]));
+}
+
+/** 4: event-loop delay of this (the host's) thread while Studio.train runs a DCGAN-28 in its worker. */
+async function loopSection(opts: Options): Promise<void> {
+  const name = 'dcgan28';
+  const model = MODELS[name]!.model;
+  const home = await mkdtemp(join(tmpdir(), 'gan-studio-bench-loop-'));
+  activeRunDir = home;
+  let studio: Studio | null = null;
+  try {
+    const dataDir = join(home, 'synthetic-idx');
+    await writeSyntheticIdx(dataDir, model);
+    studio = Studio.open(home);
+    say();
+    progress(`event loop: starting a ${name} run (${opts.loopSteps} steps)`);
+    const handle = await studio.train({
+      config: { ...trainConfig(name, model), data: dataDir, steps: opts.loopSteps },
+      backend: opts.backend,
+    });
+    // Measure from the moment the run is handed over until it ends: data loading is done by then,
+    // so these are the training steps, grids and checkpoints the worker writes, as a user sees them.
+    const histogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+    let steps = 0;
+    handle.on('step', () => {
+      steps++;
+      progress(`event loop: ${name} step ${steps}/${handle.totalSteps}`);
+    });
+    const t0 = performance.now();
+    histogram.enable();
+    const { run } = await handle.done;
+    histogram.disable();
+    const seconds = (performance.now() - t0) / 1000;
+    endProgress();
+    if (run.status !== 'completed') throw new Error(`the event-loop run ended ${run.status}${run.error ? `: ${run.error}` : ''}`);
+    // The histogram records, in nanoseconds, each interval between two ticks of a timer that is due
+    // every LOOP_RESOLUTION_MS; the delay is what exceeds that interval.
+    const ms = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+    const p50 = ms(histogram.percentile(50));
+    const p99 = ms(histogram.percentile(99));
+    const max = ms(histogram.max);
+    say(`Event-loop delay of the host thread while a ${name} run trains in its worker (Studio.train, ${handle.backend.name}, ` +
+      `batch ${BATCH}, ${DATASET_IMAGES} synthetic IDX images, ${steps} steps in ${fmt(seconds)} s; delay beyond a ${LOOP_RESOLUTION_MS} ms timer)`);
+    say(`p50 ${fmt(p50, 2)} ms   p99 ${fmt(p99, 2)} ms   max ${fmt(max, 2)} ms   (${histogram.count} samples)`);
+    if (jsonMode) emit({ bench: 'event_loop', model: name, backend: handle.backend.name, p50_ms: round(p50, 2), p99_ms: round(p99, 2), max_ms: round(max, 2), steps });
+  } finally {
+    endProgress();
+    studio?.close();
+    await rm(home, { recursive: true, force: true });
+    activeRunDir = null;
+  }
+}
+
 async function main(): Promise<number> {
   let opts: Options | 'help';
   try {
@@ -589,6 +672,7 @@ async function main(): Promise<number> {
   if (opts.train) await trainingSection(opts, info);
   if (opts.kernels) await kernelSection(opts, info);
   if (opts.import) await importSection(opts);
+  if (opts.loop) await loopSection(opts);
   return 0;
 }
 

@@ -9,8 +9,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
-  # Fashion-MNIST for the README's first run and the integration tests.
-  $SUDO apt-get install -y -q --no-install-recommends dataset-fashion-mnist
+  # Fashion-MNIST for the README's first run and the integration tests; Debian's Chromium for the
+  # browser end-to-end tests (Playwright drives /usr/bin/chromium; it never downloads a browser).
+  $SUDO apt-get install -y -q --no-install-recommends dataset-fashion-mnist chromium
 fi
 
 # The two native TensorFlow packages are optional: where their install cannot download
