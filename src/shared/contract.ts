@@ -39,6 +39,7 @@ export const Channels = {
   fsList: 'fs:list',
   /** Electron only: the native folder picker. The browser uses `fs:list`. */
   dialogOpenFolder: 'dialog:openFolder',
+  dialogSaveFile: 'dialog:saveFile',
   // pushed events
   trainingStep: 'training:step',
   trainingEpoch: 'training:epoch',
@@ -291,6 +292,13 @@ export interface FolderListing {
 
 export type OpenFolderRequest = void | { title?: string };
 
+/** The native save dialog: a suggested file name (no folders) and optional type filters. */
+export interface SaveFileRequest {
+  title?: string;
+  defaultName: string;
+  filters?: { name: string; extensions: string[] }[];
+}
+
 /** Request and response types, by request channel. A request of `void` means "send nothing". */
 export interface ChannelTypes {
   [Channels.appInfo]: { request: AppInfoRequest; response: AppInfo };
@@ -308,6 +316,8 @@ export interface ChannelTypes {
   [Channels.fsList]: { request: FolderListRequest | void; response: FolderListing };
   /** The chosen folder's absolute path, or null when the user cancelled. */
   [Channels.dialogOpenFolder]: { request: OpenFolderRequest; response: string | null };
+  /** The chosen file's absolute path, or null when the user cancelled. */
+  [Channels.dialogSaveFile]: { request: SaveFileRequest; response: string | null };
 }
 
 export type RequestOf<C extends Channel> = ChannelTypes[C]['request'];
@@ -466,6 +476,8 @@ export interface Api {
   listFolder(request?: FolderListRequest): Promise<FolderListing>;
   /** `dialog:openFolder`: the native folder picker (Electron only; rejects with UNSUPPORTED elsewhere). */
   openFolderDialog(request?: OpenFolderRequest): Promise<string | null>;
+  /** `dialog:saveFile`: the native save dialog (Electron only; rejects with UNSUPPORTED elsewhere). */
+  saveFileDialog(request: SaveFileRequest): Promise<string | null>;
 
   /** A URL the page can load for a file under the studio home (grids, contact sheets). */
   fileUrl(file: HomeFile): string;
@@ -527,6 +539,7 @@ export function createApi(transport: ApiTransport): Api {
     stopTraining: call(Channels.trainingStop),
     listFolder: call(Channels.fsList),
     openFolderDialog: call(Channels.dialogOpenFolder),
+    saveFileDialog: call(Channels.dialogSaveFile),
     fileUrl: (file) => transport.filesBase + encodeHomeFile(file),
     onTrainingStep: on(Channels.trainingStep),
     onTrainingEpoch: on(Channels.trainingEpoch),

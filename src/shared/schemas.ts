@@ -130,6 +130,22 @@ export const folderListRequest = z.union([
 
 export const openFolderRequest = z.union([nothing, z.strictObject({ title: label(200).optional() })]);
 
+/** A bare file name: no folder separators, no NUL, not `.` or `..`. */
+const fileName = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((s) => !/[\\/\u0000]/.test(s) && s !== '.' && s !== '..', 'must be a file name without folders');
+
+export const saveFileRequest = z.strictObject({
+  title: label(200).optional(),
+  defaultName: fileName,
+  filters: z
+    .array(z.strictObject({ name: label(100), extensions: z.array(z.string().regex(/^[A-Za-z0-9]{1,10}$/)).min(1).max(10) }))
+    .max(8)
+    .optional(),
+});
+
 type RequestSchemas = { [C in Channel]: z.ZodType<RequestOf<C>, unknown> };
 
 /** One schema per request channel: a missing one is a compile error. */
@@ -148,6 +164,7 @@ export const requestSchemas: RequestSchemas = {
   [Channels.trainingStop]: runRef,
   [Channels.fsList]: folderListRequest,
   [Channels.dialogOpenFolder]: openFolderRequest,
+  [Channels.dialogSaveFile]: saveFileRequest,
 };
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };

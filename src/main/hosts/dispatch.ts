@@ -81,6 +81,9 @@ export function createDispatcher(studio: Studio, options: DispatcherOptions): Di
     [Channels.dialogOpenFolder]: () => {
       throw new StudioError('There is no native folder dialog in the browser; use the folder browser.', 'unsupported');
     },
+    [Channels.dialogSaveFile]: () => {
+      throw new StudioError('There is no native save dialog in the browser; choose a folder on the server instead.', 'unsupported');
+    },
   };
 
   async function handle(channel: unknown, raw: unknown): Promise<Envelope<unknown>> {

@@ -52,6 +52,9 @@ describe('dispatcher', () => {
     expect(errorOf(await dispatcher.handle(Channels.trainingStep, undefined)).code).toBe(ErrorCodes.unknownChannel);
     expect(errorOf(await dispatcher.handle(42, undefined)).code).toBe(ErrorCodes.unknownChannel);
     expect(errorOf(await dispatcher.handle(Channels.dialogOpenFolder, undefined)).code).toBe(ErrorCodes.unsupported);
+    expect(errorOf(await dispatcher.handle(Channels.dialogSaveFile, { defaultName: 'grid.png' })).code).toBe(ErrorCodes.unsupported);
+    // Validation comes first: a path where a file name belongs is an invalid request.
+    expect(errorOf(await dispatcher.handle(Channels.dialogSaveFile, { defaultName: '../../etc/passwd' })).code).toBe(ErrorCodes.invalidRequest);
   });
 
   it('refuses invalid requests with INVALID_REQUEST and changes nothing', async () => {

@@ -78,6 +78,11 @@ async function start(): Promise<void> {
       const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
       return result.canceled ? null : (result.filePaths[0] ?? null);
     },
+    saveFile: async (request) => {
+      const options: Electron.SaveDialogOptions = { title: request.title ?? 'Save as', defaultPath: request.defaultName, filters: request.filters };
+      const result = mainWindow ? await dialog.showSaveDialog(mainWindow, options) : await dialog.showSaveDialog(options);
+      return result.canceled ? null : (result.filePath ?? null);
+    },
   });
 
   openMainWindow();

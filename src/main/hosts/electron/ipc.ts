@@ -1,8 +1,9 @@
 // The one place the Electron host registers IPC handlers. Every request is checked to come from
 // our own window's main frame showing our own page, then handed to the host-independent
 // dispatcher (which validates it with the contract's schema and makes one call into the core),
-// and answered as `{ result }` or `{ error: { message, code } }`. The only Electron-specific
-// channel, `dialog:openFolder`, is validated with its schema here and answered by the native dialog.
+// and answered as `{ result }` or `{ error: { message, code } }`. The Electron-only channels, the
+// native dialogs `dialog:openFolder` and `dialog:saveFile`, are validated with their schemas here
+// and answered by Electron.
 // Pushed events go to our window's web contents.
 
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
@@ -12,7 +13,9 @@ import {
   REQUEST_CHANNELS,
   type Channel,
   type Envelope,
+  type RequestOf,
   type OpenFolderRequest,
+  type SaveFileRequest,
 } from '../../../shared/contract';
 import { parseRequest } from '../../../shared/schemas';
 import type { Dispatcher } from '../dispatch';
@@ -24,6 +27,8 @@ export interface IpcOptions {
   isOwnPage: (url: string) => boolean;
   /** The native folder picker: the chosen folder, or null when cancelled. */
   openFolder: (request: OpenFolderRequest) => Promise<string | null>;
+  /** The native save dialog: the chosen path, or null when cancelled. */
+  saveFile: (request: SaveFileRequest) => Promise<string | null>;
 }
 
 /** True when the event comes from the main frame of our window, showing our page. */
@@ -38,14 +43,18 @@ function isTrustedSender(event: IpcMainInvokeEvent, options: IpcOptions): boolea
   return sameFrame && options.isOwnPage(frame.url);
 }
 
-async function openFolder(raw: unknown, options: IpcOptions): Promise<Envelope<string | null>> {
-  const parsed = parseRequest(Channels.dialogOpenFolder, raw);
+async function nativeDialog<C extends typeof Channels.dialogOpenFolder | typeof Channels.dialogSaveFile>(
+  channel: C,
+  raw: unknown,
+  show: (request: RequestOf<C>) => Promise<string | null>,
+): Promise<Envelope<string | null>> {
+  const parsed = parseRequest(channel, raw);
   if (!parsed.ok) return { error: { message: parsed.message, code: ErrorCodes.invalidRequest } };
   try {
-    return { result: await options.openFolder(parsed.value) };
+    return { result: await show(parsed.value) };
   } catch (err) {
-    console.error('[ipc] the folder dialog failed:', err);
-    return { error: { message: 'The folder dialog could not be opened', code: ErrorCodes.internal } };
+    console.error(`[ipc] ${channel} failed:`, err);
+    return { error: { message: 'The dialog could not be opened', code: ErrorCodes.internal } };
   }
 }
 
@@ -60,7 +69,8 @@ async function handle(
     console.warn(`[ipc] refused ${channel} from ${event.senderFrame?.url ?? 'an unknown frame'}`);
     return { error: { message: 'Request refused: unknown sender', code: ErrorCodes.forbidden } };
   }
-  if (channel === Channels.dialogOpenFolder) return openFolder(raw, options);
+  if (channel === Channels.dialogOpenFolder) return nativeDialog(channel, raw, options.openFolder);
+  if (channel === Channels.dialogSaveFile) return nativeDialog(channel, raw, options.saveFile);
   return dispatcher.handle(channel, raw);
 }
 
