@@ -1,0 +1,234 @@
+// The renderer's rune stores (src/renderer/src/lib/stores/*.svelte.ts), compiled by the Svelte
+// plugin in vitest.config.ts, against a fake window.api. No component is mounted, so no DOM is
+// needed. Each test imports fresh store modules (the stores are module singletons).
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type {
+  DatasetInfo,
+  TrainingStartRequest,
+  TrainingStarted,
+  TrainingStatusEvent,
+  TrainingStepEvent,
+} from '../../../src/shared/contract';
+import type { RunRecord, StepMetrics } from '../../../src/shared/types';
+
+type Listener = (event: never) => void;
+
+/** A fake window.api: canned answers, recorded listeners, and a count of live subscriptions. */
+function makeFakeApi() {
+  const listeners = new Map<string, Set<Listener>>();
+  let subscribed = 0;
+  let unsubscribed = 0;
+  const on = (channel: string) => (cb: Listener) => {
+    const set = listeners.get(channel) ?? new Set<Listener>();
+    listeners.set(channel, set);
+    set.add(cb);
+    subscribed++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      set.delete(cb);
+      unsubscribed++;
+    };
+  };
+  const emit = (channel: string, event: unknown) => {
+    for (const cb of listeners.get(channel) ?? []) (cb as (e: unknown) => void)(event);
+  };
+  const run = { id: 7, name: 'dcgan-shapes', status: 'running', step: 0, epoch: 0, error: null, config: { epochs: 3 } } as unknown as RunRecord;
+  const api = {
+    listDatasets: vi.fn(async (): Promise<DatasetInfo[]> => []),
+    appInfo: vi.fn(async () => ({ version: '0.0.0', host: 'browser', home: '/tmp/x', backend: null, activeRuns: [] })),
+    getRun: vi.fn(async () => ({ run, active: true, grids: [], epochs: [] })),
+    runMetrics: vi.fn(async () => ({ points: [] })),
+    startTraining: vi.fn(async (_req: TrainingStartRequest): Promise<TrainingStarted> =>
+      ({
+        runId: 7,
+        run,
+        backend: { name: 'wasm', reason: 'test' },
+        data: { count: 64, source: '/data', format: 'folder', classNames: [], skipped: 0 },
+        batch: 16,
+        stepsPerEpoch: 4,
+        startStep: 0,
+        totalSteps: 12,
+      }) as unknown as TrainingStarted),
+    onTrainingStep: on('step'),
+    onTrainingEpoch: on('epoch'),
+    onTrainingGrid: on('grid'),
+    onTrainingStatus: on('status'),
+    onDatasetProgress: on('progress'),
+    fileUrl: () => '',
+  };
+  return {
+    api,
+    emit,
+    /** Subscriptions still open. */
+    active: () => subscribed - unsubscribed,
+    subscribed: () => subscribed,
+  };
+}
+
+function step(n: number, epoch = 1): StepMetrics {
+  return { step: n, epoch, lossD: 1 + n / 100, lossG: 2 - n / 100, dReal: 0.6, dFake: 0.4 } as StepMetrics;
+}
+
+let fake: ReturnType<typeof makeFakeApi>;
+
+beforeEach(() => {
+  vi.resetModules();
+  fake = makeFakeApi();
+  (globalThis as { window?: unknown }).window = { api: fake.api };
+});
+
+afterEach(() => {
+  delete (globalThis as { window?: unknown }).window;
+});
+
+const loadDatasets = async () => (await import('../../../src/renderer/src/lib/stores/datasets.svelte')).datasetsStore;
+const loadTraining = async () => (await import('../../../src/renderer/src/lib/stores/training.svelte')).trainingStore;
+
+describe('datasets store', () => {
+  it('loads the list from the api', async () => {
+    const list = [
+      { id: 1, name: 'shapes', size: 28, channels: 1, count: 64, classNames: ['circles', 'squares'] },
+      { id: 2, name: 'faces', size: 64, channels: 3, count: 10, classNames: [] },
+    ] as unknown as DatasetInfo[];
+    fake.api.listDatasets.mockResolvedValueOnce(list);
+    const store = await loadDatasets();
+    expect(store.loaded).toBe(false);
+    await store.refresh();
+    expect(fake.api.listDatasets).toHaveBeenCalledTimes(1);
+    expect(store.list.map((d) => d.name)).toEqual(['shapes', 'faces']);
+    expect(store.names).toEqual(['shapes', 'faces']);
+    expect(store.loaded).toBe(true);
+    expect(store.loading).toBe(false);
+    expect(store.error).toBeNull();
+  });
+
+  it('surfaces an api error as a one-line user-facing message and keeps the old list', async () => {
+    fake.api.listDatasets.mockResolvedValueOnce([{ id: 1, name: 'shapes' }] as unknown as DatasetInfo[]);
+    const store = await loadDatasets();
+    await store.refresh();
+    const failure = Object.assign(new Error("Error invoking remote method 'datasets:list': Error: the studio home is not readable\n    at Object.list (/app/main.js:1:1)"), { code: 'IO' });
+    fake.api.listDatasets.mockRejectedValueOnce(failure);
+    await store.refresh();
+    expect(store.error).toBe('The studio home is not readable');
+    expect(store.list.map((d) => d.name)).toEqual(['shapes']);
+    expect(store.loading).toBe(false);
+
+    // A rejection with nothing readable in it falls back to the store's own words.
+    fake.api.listDatasets.mockRejectedValueOnce({});
+    await store.refresh();
+    expect(store.error).toBe('Could not list the datasets.');
+
+    // The next successful load clears the message.
+    await store.refresh();
+    expect(store.error).toBeNull();
+  });
+
+  it('turns a failed import into an error state with the api message', async () => {
+    const store = await loadDatasets();
+    (fake.api as Record<string, unknown>).importDataset = vi.fn(async () => {
+      throw new Error('no images found in /nowhere');
+    });
+    await store.importFolder({ path: '/nowhere', name: 'nowhere' } as never);
+    expect(store.importState).toEqual({ phase: 'error', message: 'No images found in /nowhere' });
+  });
+});
+
+describe('training store', () => {
+  it('appends step events for its own run and ignores other runs', async () => {
+    const store = await loadTraining();
+    const teardown = store.connect();
+    expect(fake.active()).toBe(4);
+
+    expect(await store.start({ data: 'shapes' } as unknown as TrainingStartRequest)).toBe(true);
+    expect(store.runId).toBe(7);
+    expect(store.status).toBe('running');
+    expect(store.totalSteps).toBe(12);
+
+    fake.emit('step', { runId: 7, steps: [step(1), step(2)] } satisfies TrainingStepEvent);
+    expect(store.series.lossD.points.map((p) => p.x)).toEqual([1, 2]);
+    expect(store.step).toBe(2);
+
+    // Another run's steps (e.g. one started from the CLI) do not touch this view.
+    const getRunCalls = fake.api.getRun.mock.calls.length;
+    fake.emit('step', { runId: 99, steps: [step(50, 9)] } satisfies TrainingStepEvent);
+    expect(store.runId).toBe(7);
+    expect(store.step).toBe(2);
+    expect(store.series.lossD.points.map((p) => p.x)).toEqual([1, 2]);
+    expect(fake.api.getRun.mock.calls.length).toBe(getRunCalls);
+
+    fake.emit('step', { runId: 7, steps: [step(3), step(4, 2)] } satisfies TrainingStepEvent);
+    expect(store.series.lossG.points.map((p) => p.x)).toEqual([1, 2, 3, 4]);
+    expect(store.series.dReal.points).toHaveLength(4);
+    expect(store.step).toBe(4);
+    expect(store.epoch).toBe(2);
+
+    // A repeated step is not appended twice.
+    fake.emit('step', { runId: 7, steps: [step(4, 2)] } satisfies TrainingStepEvent);
+    expect(store.series.lossD.points).toHaveLength(4);
+    teardown();
+  });
+
+  it('updates its status on training:status for its run only', async () => {
+    const store = await loadTraining();
+    const teardown = store.connect();
+    await store.start({ data: 'shapes' } as unknown as TrainingStartRequest);
+    expect(store.isLive).toBe(true);
+
+    fake.emit('status', { runId: 99, status: 'failed', error: 'boom', step: 1, epoch: 1 } satisfies TrainingStatusEvent);
+    expect(store.status).toBe('running');
+    expect(store.runError).toBeNull();
+
+    fake.emit('status', { runId: 7, status: 'paused', error: null, step: 5, epoch: 2 } satisfies TrainingStatusEvent);
+    expect(store.status).toBe('paused');
+    expect(store.isLive).toBe(true);
+    expect(store.step).toBe(5);
+
+    fake.emit('status', { runId: 7, status: 'stopped', error: null, step: 6, epoch: 2 } satisfies TrainingStatusEvent);
+    expect(store.status).toBe('stopped');
+    expect(store.isLive).toBe(false);
+    expect(store.finished).toBe(true);
+    expect(store.step).toBe(6);
+
+    fake.emit('status', { runId: 7, status: 'diverged', error: 'loss is NaN', step: 6, epoch: 2 } satisfies TrainingStatusEvent);
+    expect(store.status).toBe('diverged');
+    expect(store.runError).toBe('loss is NaN');
+    teardown();
+  });
+
+  it('unsubscribes everything on teardown and subscribes only once', async () => {
+    const store = await loadTraining();
+    const teardown = store.connect();
+    expect(fake.subscribed()).toBe(4);
+    expect(fake.active()).toBe(4);
+    // Connecting again while connected does not add listeners.
+    const again = store.connect();
+    expect(fake.subscribed()).toBe(4);
+
+    await store.start({ data: 'shapes' } as unknown as TrainingStartRequest);
+    teardown();
+    expect(fake.active()).toBe(0);
+    again();
+    expect(fake.active()).toBe(0);
+
+    // After teardown, events no longer reach the store.
+    fake.emit('step', { runId: 7, steps: [step(1)] } satisfies TrainingStepEvent);
+    expect(store.series.lossD.points).toHaveLength(0);
+    expect(store.step).toBe(0);
+
+    // It can connect again later.
+    const third = store.connect();
+    expect(fake.active()).toBe(4);
+    third();
+    expect(fake.active()).toBe(0);
+  });
+
+  it('datasets store listens to import progress once and unsubscribes on teardown', async () => {
+    const store = await loadDatasets();
+    const teardown = store.connect();
+    expect(fake.active()).toBe(1);
+    teardown();
+    expect(fake.active()).toBe(0);
+  });
+});
