@@ -40,6 +40,12 @@ export const Channels = {
   /** Electron only: the native folder picker. The browser uses `fs:list`. */
   dialogOpenFolder: 'dialog:openFolder',
   dialogSaveFile: 'dialog:saveFile',
+  galleriesCreate: 'galleries:create',
+  galleriesList: 'galleries:list',
+  galleriesGet: 'galleries:get',
+  galleriesPick: 'galleries:pick',
+  galleriesSave: 'galleries:save',
+  galleriesDelete: 'galleries:delete',
   // pushed events
   trainingStep: 'training:step',
   trainingEpoch: 'training:epoch',
@@ -299,6 +305,88 @@ export interface SaveFileRequest {
   filters?: { name: string; extensions: string[] }[];
 }
 
+/**
+ * `galleries:create`: N images from seeded latents at the run's latest checkpoint. The same run,
+ * checkpoint and seed always give the same pixels.
+ */
+export interface GalleryCreateRequest {
+  runId: number;
+  /** Images in all (default 16). Conditional runs without `perClass` cycle through the classes. */
+  count?: number;
+  /** The latent seed (default 1). */
+  seed?: number;
+  /** Conditional runs: this many images of each class, one row per class. */
+  perClass?: number;
+  /** Conditional runs: only these classes (indices), in this order. */
+  classes?: number[];
+  name?: string;
+}
+
+export interface GalleryRef {
+  galleryId: number;
+}
+
+export type GalleryListRequest = void | { runId?: number };
+
+export interface GalleryImageInfo {
+  index: number;
+  /** The image's latent: row `latentIndex` of the draw with `seed` (and its class). */
+  seed: number;
+  latentIndex: number;
+  /** Conditional runs: the class index and its name; else null. */
+  classLabel: number | null;
+  className: string | null;
+  picked: boolean;
+  /** Where it was last saved (absolute), or null. */
+  savedPath: string | null;
+  file: HomeFile;
+}
+
+export interface GallerySummary {
+  id: number;
+  runId: number;
+  name: string;
+  seed: number;
+  /** The checkpoint the images were drawn at. */
+  step: number;
+  epoch: number;
+  /** Images per class (one row each) for a class-by-class gallery, else null. */
+  perClass: number | null;
+  createdAt: string;
+  count: number;
+  picked: number;
+}
+
+export interface GalleryInfo extends GallerySummary {
+  runName: string;
+  size: number;
+  channels: number;
+  /** The run's class names (conditional runs), else []. */
+  classNames: string[];
+  images: GalleryImageInfo[];
+}
+
+export interface GalleryPickRequest {
+  galleryId: number;
+  indices: number[];
+  picked: boolean;
+}
+
+/** `galleries:save`: PNG files (or one grid PNG) into a folder; an existing file is never replaced. */
+export interface GallerySaveRequest {
+  galleryId: number;
+  which: 'picked' | 'all';
+  /** An absolute folder on the machine running GAN Studio (created if missing). */
+  outDir: string;
+  asGrid?: boolean;
+}
+
+export interface GallerySaveResult {
+  dir: string;
+  /** Absolute paths of the files written. */
+  files: string[];
+}
+
 /** Request and response types, by request channel. A request of `void` means "send nothing". */
 export interface ChannelTypes {
   [Channels.appInfo]: { request: AppInfoRequest; response: AppInfo };
@@ -318,6 +406,12 @@ export interface ChannelTypes {
   [Channels.dialogOpenFolder]: { request: OpenFolderRequest; response: string | null };
   /** The chosen file's absolute path, or null when the user cancelled. */
   [Channels.dialogSaveFile]: { request: SaveFileRequest; response: string | null };
+  [Channels.galleriesCreate]: { request: GalleryCreateRequest; response: GalleryInfo };
+  [Channels.galleriesList]: { request: GalleryListRequest; response: GallerySummary[] };
+  [Channels.galleriesGet]: { request: GalleryRef; response: GalleryInfo };
+  [Channels.galleriesPick]: { request: GalleryPickRequest; response: GalleryInfo };
+  [Channels.galleriesSave]: { request: GallerySaveRequest; response: GallerySaveResult };
+  [Channels.galleriesDelete]: { request: GalleryRef; response: null };
 }
 
 export type RequestOf<C extends Channel> = ChannelTypes[C]['request'];
@@ -479,6 +573,19 @@ export interface Api {
   /** `dialog:saveFile`: the native save dialog (Electron only; rejects with UNSUPPORTED elsewhere). */
   saveFileDialog(request: SaveFileRequest): Promise<string | null>;
 
+  /** `galleries:create`: draws a gallery from seeded latents at the run's latest checkpoint. */
+  createGallery(request: GalleryCreateRequest): Promise<GalleryInfo>;
+  /** `galleries:list`: newest first; one run's when `runId` is given. */
+  listGalleries(request?: GalleryListRequest): Promise<GallerySummary[]>;
+  /** `galleries:get`: a gallery with its images. */
+  getGallery(request: GalleryRef): Promise<GalleryInfo>;
+  /** `galleries:pick`: marks images picked (or not); returns the gallery. */
+  pickGalleryImages(request: GalleryPickRequest): Promise<GalleryInfo>;
+  /** `galleries:save`: writes PNGs (or one grid) into a folder, never replacing a file. */
+  saveGallery(request: GallerySaveRequest): Promise<GallerySaveResult>;
+  /** `galleries:delete`: the gallery's rows and files. */
+  deleteGallery(request: GalleryRef): Promise<null>;
+
   /** A URL the page can load for a file under the studio home (grids, contact sheets). */
   fileUrl(file: HomeFile): string;
 
@@ -540,6 +647,12 @@ export function createApi(transport: ApiTransport): Api {
     listFolder: call(Channels.fsList),
     openFolderDialog: call(Channels.dialogOpenFolder),
     saveFileDialog: call(Channels.dialogSaveFile),
+    createGallery: call(Channels.galleriesCreate),
+    listGalleries: call(Channels.galleriesList),
+    getGallery: call(Channels.galleriesGet),
+    pickGalleryImages: call(Channels.galleriesPick),
+    saveGallery: call(Channels.galleriesSave),
+    deleteGallery: call(Channels.galleriesDelete),
     fileUrl: (file) => transport.filesBase + encodeHomeFile(file),
     onTrainingStep: on(Channels.trainingStep),
     onTrainingEpoch: on(Channels.trainingEpoch),

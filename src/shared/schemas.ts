@@ -25,6 +25,9 @@ export const LIMITS = {
   seed: 2 ** 31 - 1,
   maxPoints: 100_000,
   id: Number.MAX_SAFE_INTEGER,
+  /** Images in one gallery (MAX_GALLERY_IMAGES in the core). */
+  galleryImages: 1024,
+  classes: 1000,
 } as const;
 
 const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -146,6 +149,32 @@ export const saveFileRequest = z.strictObject({
     .optional(),
 });
 
+export const galleryCreateRequest = z.strictObject({
+  runId: id,
+  count: int(1, LIMITS.galleryImages).optional(),
+  seed: int(0, LIMITS.seed).optional(),
+  perClass: int(1, LIMITS.galleryImages).optional(),
+  classes: z.array(int(0, LIMITS.classes)).min(1).max(LIMITS.classes).optional(),
+  name: label(LIMITS.name).optional(),
+});
+
+export const galleryRef = z.strictObject({ galleryId: id });
+
+export const galleryListRequest = z.union([nothing, z.strictObject({ runId: id.optional() })]);
+
+export const galleryPickRequest = z.strictObject({
+  galleryId: id,
+  indices: z.array(int(0, LIMITS.galleryImages - 1)).max(LIMITS.galleryImages),
+  picked: z.boolean(),
+});
+
+export const gallerySaveRequest = z.strictObject({
+  galleryId: id,
+  which: z.enum(['picked', 'all']),
+  outDir: absolutePath,
+  asGrid: z.boolean().optional(),
+});
+
 type RequestSchemas = { [C in Channel]: z.ZodType<RequestOf<C>, unknown> };
 
 /** One schema per request channel: a missing one is a compile error. */
@@ -165,6 +194,12 @@ export const requestSchemas: RequestSchemas = {
   [Channels.fsList]: folderListRequest,
   [Channels.dialogOpenFolder]: openFolderRequest,
   [Channels.dialogSaveFile]: saveFileRequest,
+  [Channels.galleriesCreate]: galleryCreateRequest,
+  [Channels.galleriesList]: galleryListRequest,
+  [Channels.galleriesGet]: galleryRef,
+  [Channels.galleriesPick]: galleryPickRequest,
+  [Channels.galleriesSave]: gallerySaveRequest,
+  [Channels.galleriesDelete]: galleryRef,
 };
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };

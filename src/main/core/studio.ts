@@ -1,21 +1,26 @@
 // Studio: the one service facade every host (Electron, `gan-studio serve`, the CLI) drives.
 // It owns the home folder, the SQLite store and the training workers; hosts stay thin adapters.
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { BackendInfo, BackendName, CheckpointRecord, EpochSummary, GridRecord, ImageSize, RunRecord, StepMetrics, TrainConfig } from '../../shared/types';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readFile, rename } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { BackendInfo, BackendName, CheckpointRecord, EpochSummary, GridRecord, ImageSize, ModelConfig, RunRecord, StepMetrics, TrainConfig } from '../../shared/types';
 import { IMAGE_SIZES, RESUMABLE_STATUSES } from '../../shared/types';
 import { isDataError } from './data/data-error';
 import { DatasetConflictError, DatasetImporter, type ImportProgressEvent, type ImportRequest, type ImportSummary } from './data/dataset-importer';
 import { selectBackend } from './engine/backends';
 import { LoadedGenerator } from './engine/generator';
-import { writeGridPng, writeImagePngs } from './engine/image-grid';
+import { EXPORT_FILES, loadGeneratorExport, writeGeneratorExport, type GeneratorSidecar } from './engine/export';
+import { encodeGif, tileGrid, encodePng, writeFileAtomic, writeGridPng, writeImagePngs, type ImageBatch } from './engine/image-grid';
+import { combine, formatExpression, interpolate, meanLatent, parseExpression, seededLatent, type InterpolationMode, type Latent } from './engine/latent';
 import { isConditional, validateModelConfig } from './engine/models';
 import { SetupError, TrainingSession, type TrainingSessionEvents } from './engine/training-session';
 import type { DataReady } from './engine/worker-protocol';
 import { ensureHome, runDir } from './home';
 import { openDatabase, type Database } from './store/database';
 import { DatasetStore, type StoredDataset } from './store/dataset-store';
+import { GalleryStore, type GallerySummaryRecord } from './store/gallery-store';
+import { GalleryService, type CreateGalleryRequest, type Gallery, type SavedGallery, type SaveGalleryRequest } from './gallery-service';
 import { processIsAlive, RunStore } from './store/run-store';
 
 /** A user-facing error: bad input or a request that cannot be met. Hosts print its message. */
@@ -124,6 +129,8 @@ const METRICS_FLUSH_MS = 250;
 export class Studio {
   readonly runs: RunStore;
   readonly datasets: DatasetStore;
+  readonly galleryStore: GalleryStore;
+  private readonly galleries: GalleryService;
   private readonly active = new Map<number, TrainingHandle>();
   /** The backend the last training worker (or a probe) reported; null until one did. */
   private lastBackend: BackendInfo | null = null;
@@ -134,6 +141,8 @@ export class Studio {
   ) {
     this.runs = new RunStore(db);
     this.datasets = new DatasetStore(db);
+    this.galleryStore = new GalleryStore(db);
+    this.galleries = new GalleryService(home, this.runs, this.galleryStore);
   }
 
   /** Opens (creating if needed) the studio in `home`; runs left `running` by a dead process become `interrupted`. */
@@ -404,6 +413,180 @@ export class Studio {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Latent lab and models in / out
+
+  /**
+   * Latent arithmetic: G(expression over the operands' latents) next to the pixel-wise combination
+   * of G(operand) images, plus each operand's image and one strip of them all (operands, then the
+   * latent-space result, then the pixel-wise one). Never overwrites a file.
+   */
+  async latentArithmetic(request: LatentArithmeticRequest): Promise<LatentArithmeticResult> {
+    let terms;
+    try {
+      terms = parseExpression(request.expression);
+    } catch (err) {
+      throw new StudioError((err as Error).message);
+    }
+    const operands = assignOperands(terms.map((t) => t.name), request.operands);
+    const { generator, label, config } = await this.openGenerator(request);
+    try {
+      const classes = request.classLabel === undefined || request.classLabel === null ? null : [classIndex(config, request.classLabel, label)];
+      const latents = new Map<string, Latent>();
+      for (const op of operands) latents.set(op.name, meanLatent(op.seeds.map((seed) => seededLatent(seed, config.latent))));
+      const names = operands.map((o) => o.name);
+      const combined = combine(terms, latents);
+      const images = await generator.render([...names.map((n) => latents.get(n)!), combined], classes);
+      const pixels = imageSize(images);
+      const perOperand = new Map(names.map((n, i) => [n, images.values.subarray(i * pixels, (i + 1) * pixels)] as const));
+      const pixelWise = combine(terms, perOperand);
+      const all: ImageBatch = { ...images, count: images.count + 1, values: concat(images.values, pixelWise) };
+
+      const outDir = resolve(request.outDir);
+      mkdirSync(outDir, { recursive: true });
+      const taken = new Set(readdirSync(outDir));
+      const slug = formatExpression(terms).replace(/\s+/g, '').replace(/\*/g, 'x');
+      const base = `${label}-step${generator.step}-latent-${slug}`;
+      const take = (stem: string) => {
+        const name = freeName(taken, stem, '.png');
+        taken.add(name);
+        return name;
+      };
+      const operandNames = operands.map((o) => take(`${base}-${o.name}-seed${o.seeds.join('+')}`));
+      const latentName = take(`${base}-latent-space`);
+      const pixelName = take(`${base}-pixel-wise`);
+      const stripName = take(`${base}-strip`);
+      const written = await writeImagePngs(outDir, all, [...operandNames, latentName, pixelName]);
+      const strip = tileGrid(all, all.count);
+      await writeFileAtomic(join(outDir, stripName), await encodePng(strip.data, strip.width, strip.height, all.channels));
+      return {
+        step: generator.step,
+        expression: formatExpression(terms),
+        operands: operands.map((o, i) => ({ name: o.name, seeds: o.seeds, file: written[i]! })),
+        latentSpace: written[operands.length]!,
+        pixelWise: written[operands.length + 1]!,
+        strip: join(outDir, stripName),
+      };
+    } finally {
+      generator.dispose();
+    }
+  }
+
+  /**
+   * An interpolation from one seed's latent to another's: a strip PNG of `steps` frames at
+   * `request.out` (a free name beside it when taken) and an animated GIF of the same frames beside
+   * it (the same stem, .gif).
+   */
+  async interpolate(request: InterpolateRequest): Promise<InterpolateResult> {
+    if (!Number.isInteger(request.steps) || request.steps < 2 || request.steps > 1000) {
+      throw new StudioError(`steps must be an integer from 2 to 1000 (got ${request.steps})`);
+    }
+    const mode = request.mode ?? 'slerp';
+    const { generator, label, config } = await this.openGenerator(request);
+    try {
+      const classes = request.classLabel === undefined || request.classLabel === null ? null : [classIndex(config, request.classLabel, label)];
+      const frames = interpolate(seededLatent(request.from, config.latent), seededLatent(request.to, config.latent), request.steps, mode);
+      const batch = await generator.render(frames, classes);
+      const target = resolve(request.out);
+      const dir = dirname(target);
+      mkdirSync(dir, { recursive: true });
+      const ext = extname(target).toLowerCase();
+      const stem = ext === '.png' || ext === '.gif' ? basename(target, extname(target)) : basename(target);
+      const taken = new Set(readdirSync(dir));
+      let free = stem;
+      for (let i = 1; taken.has(`${free}.png`) || taken.has(`${free}.gif`); i++) free = `${stem}-${i}`;
+      const strip = tileGrid(batch, batch.count);
+      const stripPath = join(dir, `${free}.png`);
+      const gifPath = join(dir, `${free}.gif`);
+      await writeFileAtomic(stripPath, await encodePng(strip.data, strip.width, strip.height, batch.channels));
+      await writeFileAtomic(gifPath, await encodeGif(batch, request.delayMs ?? 100));
+      return { step: generator.step, mode, frames: batch.count, strip: stripPath, animation: gifPath };
+    } finally {
+      generator.dispose();
+    }
+  }
+
+  /**
+   * Exports a run's generator (its latest checkpoint) as a TensorFlow.js Layers model folder:
+   * model.json + weights.bin + gan-studio.json. When `outDir` already holds any of those files, a
+   * new folder beside it is used (`DIR-1`, `DIR-2`, …).
+   */
+  async exportGenerator(request: { runId: number; outDir: string }): Promise<ExportResult> {
+    const run = this.getRun(request.runId);
+    const { generator } = await this.openGenerator({ runId: run.id });
+    try {
+      const wanted = resolve(request.outDir);
+      let dir = wanted;
+      for (let i = 1; existsSync(dir) && (!statSync(dir).isDirectory() || EXPORT_FILES.some((f) => existsSync(join(dir, f)))); i++) dir = `${wanted}-${i}`;
+      mkdirSync(dir, { recursive: true });
+      const sidecar = await writeGeneratorExport(dir, generator, { runId: run.id, runName: run.name });
+      return { dir, files: EXPORT_FILES.map((f) => join(dir, f)), sidecar };
+    } finally {
+      generator.dispose();
+    }
+  }
+
+  /**
+   * Imports an exported generator folder into `<home>/models/NAME` (after loading it once to check
+   * it), so `--model NAME` can browse and explore it. An existing NAME is a conflict.
+   */
+  async importModel(request: { path: string; name?: string }): Promise<{ name: string; dir: string; sidecar: GeneratorSidecar }> {
+    const source = resolve(request.path);
+    const name = (request.name ?? basename(source)).trim();
+    if (!MODEL_NAME.test(name)) throw new StudioError(`a model name is 1 to 100 letters, digits, '.', '_' or '-' (got "${name}")`);
+    const dir = join(this.home, 'models', name);
+    if (existsSync(dir)) throw new StudioError(`there is already a model "${name}" (${dir}); pick another --name`, 'conflict');
+    await selectBackend({ prefer: 'auto' });
+    let sidecar: GeneratorSidecar;
+    try {
+      const loaded = await loadGeneratorExport(source);
+      loaded.generator.dispose();
+      sidecar = loaded.sidecar;
+    } catch (err) {
+      throw new StudioError((err as Error).message, 'data');
+    }
+    const json = JSON.parse(await readFile(join(source, 'model.json'), 'utf8')) as {
+      weightsManifest?: { paths: string[] }[];
+    };
+    const files = ['model.json', 'gan-studio.json', ...(json.weightsManifest ?? []).flatMap((g) => g.paths)];
+    if (files.some((f) => f.includes('/') || f.includes('\\') || f.startsWith('.'))) throw new StudioError(`${source}: weight paths must be plain file names`, 'data');
+    const tmp = join(this.home, 'models', `.${name}.${process.pid}.tmp`);
+    mkdirSync(tmp, { recursive: true });
+    try {
+      for (const f of files) copyFileSync(join(source, f), join(tmp, f));
+      await rename(tmp, dir);
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    return { name, dir, sidecar };
+  }
+
+  /** A run's latest-checkpoint generator, or an imported / exported model folder. The caller disposes it. */
+  private async openGenerator(source: GeneratorSource): Promise<{ generator: LoadedGenerator; label: string; config: ModelConfig }> {
+    if ((source.runId === undefined) === (source.model === undefined)) throw new StudioError('give a run or a model (not both)');
+    if (source.runId !== undefined) {
+      const run = this.getRun(source.runId);
+      const checkpoint = this.runs.latestCheckpoint(run.id);
+      if (!checkpoint || !existsSync(checkpoint.path)) throw new StudioError(`run ${run.id} has no checkpoint yet`, 'conflict');
+      await selectBackend({ prefer: 'auto' });
+      const generator = await LoadedGenerator.fromCheckpoint(checkpoint.path);
+      // The run record knows the class names the worker found in the data.
+      return { generator, label: `run${run.id}`, config: { ...generator.config, classNames: run.config.model.classNames ?? generator.config.classNames } };
+    }
+    const model = source.model!;
+    const named = MODEL_NAME.test(model) ? join(this.home, 'models', model) : null;
+    const dir = named && existsSync(named) ? named : resolve(model);
+    if (!existsSync(dir)) throw new StudioError(`there is no model "${model}" (import one with: gan-studio import-model DIR --name NAME)`, 'not-found');
+    await selectBackend({ prefer: 'auto' });
+    try {
+      const { generator } = await loadGeneratorExport(dir);
+      return { generator, label: `model-${basename(dir).replace(/[^A-Za-z0-9._-]/g, '_')}`, config: generator.config };
+    } catch (err) {
+      throw new StudioError((err as Error).message, 'data');
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Datasets
 
   /**
@@ -457,8 +640,44 @@ export class Studio {
     if (run.status === 'running' && run.pid !== null && processIsAlive(run.pid)) {
       throw new StudioError(`run ${id} is running; stop it first`, 'conflict');
     }
+    this.galleries.removeRunFiles(id);
     this.runs.deleteRun(id);
     rmSync(runDir(this.home, id), { recursive: true, force: true });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Galleries (see GalleryService)
+
+  /** Draws a gallery from seeded latents at the run's latest checkpoint; same run + seed, same pixels. */
+  createGallery(request: CreateGalleryRequest): Promise<Gallery> {
+    return this.galleries.create(request);
+  }
+
+  getGallery(galleryId: number): Gallery {
+    return this.galleries.get(galleryId);
+  }
+
+  /** Newest first; one run's when `runId` is given. */
+  listGalleries(runId?: number): GallerySummaryRecord[] {
+    return this.galleries.list(runId);
+  }
+
+  setPicked(galleryId: number, indices: readonly number[], picked: boolean): Gallery {
+    return this.galleries.setPicked(galleryId, indices, picked);
+  }
+
+  /** Draws one gallery image again from its stored latent, at its own or another checkpoint step. */
+  regenerate(galleryId: number, index: number, checkpointStep?: number): Promise<{ path: string; step: number }> {
+    return this.galleries.regenerate(galleryId, index, checkpointStep);
+  }
+
+  /** Writes the picked (or all) images, or one grid, into a folder; never replaces a file. */
+  saveGallery(request: SaveGalleryRequest): Promise<SavedGallery> {
+    return this.galleries.save(request);
+  }
+
+  deleteGallery(galleryId: number): void {
+    this.galleries.delete(galleryId);
   }
 }
 
@@ -475,8 +694,107 @@ function resolveClass(run: RunRecord, label: number | string): number {
   return index;
 }
 
+const MODEL_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
+
+/** Where a generator comes from: a run's latest checkpoint, or a model (an imported name or an export folder). */
+export interface GeneratorSource {
+  runId?: number;
+  model?: string;
+}
+
+/** An operand: named, or (name null) taking the next unnamed operand of the expression; several seeds make a mean. */
+export interface OperandSeeds {
+  name: string | null;
+  seeds: number[];
+}
+
+export interface LatentArithmeticRequest extends GeneratorSource {
+  expression: string;
+  operands: OperandSeeds[];
+  outDir: string;
+  /** Conditional models: the class every image is drawn in (index or name); default class 0. */
+  classLabel?: number | string | null;
+}
+
+export interface LatentArithmeticResult {
+  step: number;
+  expression: string;
+  operands: { name: string; seeds: number[]; file: string }[];
+  latentSpace: string;
+  pixelWise: string;
+  strip: string;
+}
+
+export interface InterpolateRequest extends GeneratorSource {
+  from: number;
+  to: number;
+  steps: number;
+  out: string;
+  mode?: InterpolationMode;
+  delayMs?: number;
+  classLabel?: number | string | null;
+}
+
+export interface InterpolateResult {
+  step: number;
+  mode: InterpolationMode;
+  frames: number;
+  strip: string;
+  animation: string;
+}
+
+export interface ExportResult {
+  dir: string;
+  files: string[];
+  sidecar: GeneratorSidecar;
+}
+
+/**
+ * Matches operands to an expression's names: named ones by name, the rest in order of the
+ * names' first appearance (`--seeds 1,2,3` for a-b+c: a=1, b=2, c=3). A StudioError when a name
+ * is unknown, given twice, or left without seeds.
+ */
+export function assignOperands(names: string[], given: OperandSeeds[]): { name: string; seeds: number[] }[] {
+  const byName = new Map<string, number[]>();
+  for (const op of given) {
+    if (op.seeds.length === 0) throw new StudioError(`an operand${op.name ? ` (${op.name})` : ''} has no seeds`);
+    if (op.name === null) continue;
+    if (!names.includes(op.name)) throw new StudioError(`"${op.name}" is not an operand of the expression (operands: ${names.join(', ')})`);
+    if (byName.has(op.name)) throw new StudioError(`operand "${op.name}" is given twice`);
+    byName.set(op.name, op.seeds);
+  }
+  const unnamed = given.filter((o) => o.name === null);
+  const open = names.filter((n) => !byName.has(n));
+  if (unnamed.length !== open.length) {
+    throw new StudioError(`the expression has ${names.length} operand${names.length === 1 ? '' : 's'} (${names.join(', ')}) but ${given.length} seed${given.length === 1 ? ' was' : 's were'} given`);
+  }
+  open.forEach((n, i) => byName.set(n, unnamed[i]!.seeds));
+  return names.map((name) => ({ name, seeds: byName.get(name)! }));
+}
+
+/** A class index of a conditional model from an index or a class name (case-insensitive). */
+function classIndex(config: ModelConfig, label: number | string, what: string): number {
+  if (!isConditional(config.kind)) throw new StudioError(`${what} is not a conditional model: a class needs a cgan or cdcgan generator`);
+  const names = config.classNames ?? [];
+  const text = String(label).trim();
+  const index = /^\d+$/.test(text) ? Number(text) : names.findIndex((n) => n.toLowerCase() === text.toLowerCase());
+  if (index < 0 || index >= config.numClasses) throw new StudioError(`unknown class "${text}"; classes: ${names.length ? names.join(', ') : `0 to ${config.numClasses - 1}`}`);
+  return index;
+}
+
+function imageSize(batch: ImageBatch): number {
+  return batch.height * batch.width * batch.channels;
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /** A file name not yet in `taken`: `stem.ext`, else `stem-1.ext`, `stem-2.ext`, … (never overwrite). */
-function freeName(taken: Set<string>, stem: string, ext: string): string {
+export function freeName(taken: Set<string>, stem: string, ext: string): string {
   if (!taken.has(stem + ext)) return stem + ext;
   for (let i = 1; ; i++) if (!taken.has(`${stem}-${i}${ext}`)) return `${stem}-${i}${ext}`;
 }

@@ -17,6 +17,8 @@ import {
   type DatasetInfo,
   type Envelope,
   type EventChannel,
+  type GalleryInfo,
+  type GallerySummary,
   type HomeFile,
   type HostKind,
   type PayloadOf,
@@ -31,6 +33,8 @@ import {
 import { parseRequest } from '../../shared/schemas';
 import { TRAIN_DEFAULTS, type GridRecord, type StepMetrics, type TrainConfig } from '../../shared/types';
 import type { ImportSummary } from '../core/data/dataset-importer';
+import type { Gallery } from '../core/gallery-service';
+import type { GallerySummaryRecord } from '../core/store/gallery-store';
 import type { StoredDataset } from '../core/store/dataset-store';
 import { StudioError, type RunDetails as StudioRunDetails, type Studio, type TrainingHandle, type TrainRequest } from '../core/studio';
 import { FolderBrowser } from './folder-browser';
@@ -84,6 +88,12 @@ export function createDispatcher(studio: Studio, options: DispatcherOptions): Di
     [Channels.dialogSaveFile]: () => {
       throw new StudioError('There is no native save dialog in the browser; choose a folder on the server instead.', 'unsupported');
     },
+    [Channels.galleriesCreate]: async (req) => toGalleryInfo(home, await studio.createGallery(req)),
+    [Channels.galleriesList]: (req) => studio.listGalleries(req?.runId).map(toGallerySummary),
+    [Channels.galleriesGet]: (req) => toGalleryInfo(home, studio.getGallery(req.galleryId)),
+    [Channels.galleriesPick]: (req) => toGalleryInfo(home, studio.setPicked(req.galleryId, req.indices, req.picked)),
+    [Channels.galleriesSave]: (req) => studio.saveGallery(req),
+    [Channels.galleriesDelete]: (req) => nothing(studio.deleteGallery(req.galleryId)),
   };
 
   async function handle(channel: unknown, raw: unknown): Promise<Envelope<unknown>> {
@@ -202,6 +212,43 @@ function toRunDetails(home: string, d: StudioRunDetails): RunDetails {
     active: d.active,
     resumable: d.resumable,
     metricCount: d.metricCount,
+  };
+}
+
+function toGallerySummary(g: GallerySummaryRecord): GallerySummary {
+  return {
+    id: g.id,
+    runId: g.runId,
+    name: g.name,
+    seed: g.seed,
+    step: g.step,
+    epoch: g.epoch,
+    perClass: g.perClass,
+    createdAt: g.createdAt,
+    count: g.count,
+    picked: g.picked,
+  };
+}
+
+function toGalleryInfo(home: string, g: Gallery): GalleryInfo {
+  const { model } = g.run.config;
+  const classNames = model.classNames ?? [];
+  return {
+    ...toGallerySummary({ ...g, count: g.images.length, picked: g.images.filter((i) => i.picked).length }),
+    runName: g.run.name,
+    size: model.size,
+    channels: model.channels,
+    classNames,
+    images: g.images.map((i) => ({
+      index: i.index,
+      seed: i.seed,
+      latentIndex: i.latentIndex,
+      classLabel: i.classLabel,
+      className: i.classLabel === null ? null : (classNames[i.classLabel] ?? `class ${i.classLabel}`),
+      picked: i.picked,
+      savedPath: i.savedPath,
+      file: toHomeFile(home, i.path) ?? '',
+    })),
   };
 }
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../../shared/types';
 import { readCheckpoint } from './checkpoint';
 import type { ImageBatch } from './image-grid';
-import { buildGan, generate } from './models';
+import { buildGan, generate, isConditional, type GanModels } from './models';
 import { mixSeed, Stream } from './rng';
 import type { CheckpointMeta } from './trainer';
 
@@ -46,6 +46,61 @@ export class LoadedGenerator {
     const classes = conditional ? Array.from({ length: count }, (_, i) => (labels && labels.length ? labels[i % labels.length]! : i % numClasses)) : null;
     const out = tf.tidy(() => {
       const z = tf.randomNormal([count, latent], 0, 1, 'float32', mixSeed(seed, Stream.generate)) as tf.Tensor2D;
+      const y = classes ? tf.tensor2d(classes, [count, 1]) : null;
+      return generate(this.model, z, y, false);
+    });
+    const values = (await out.data()) as Float32Array;
+    out.dispose();
+    return { count, height: size, width: size, channels, values };
+  }
+
+  /**
+   * A generator from a Layers model loaded elsewhere (an exported generator: see export.ts). Its
+   * inputs must match `config`: the latent, and for conditional kinds a one-hot label.
+   */
+  static fromLayersModel(config: ModelConfig, generator: tf.LayersModel, step: number): LoadedGenerator {
+    const conditional = isConditional(config.kind);
+    const shapes = generator.inputs.map((i) => i.shape.slice(1).join('x'));
+    const expected = conditional ? [String(config.latent), String(config.numClasses)] : [String(config.latent)];
+    const output = generator.outputs[0]?.shape.slice(1).join('x');
+    if (shapes.join() !== expected.join() || output !== `${config.size}x${config.size}x${config.channels}`) {
+      throw new Error(
+        `the model's inputs (${shapes.join(', ')}) and output (${output}) do not match a ${config.kind} generator ` +
+          `with latent ${config.latent}${conditional ? ` and ${config.numClasses} classes` : ''} making ${config.size}x${config.size}x${config.channels} images`,
+      );
+    }
+    // Only `generator` and `conditional` are used for sampling; D is not part of a loaded generator.
+    const models = { config, generator, discriminator: generator, conditional } as GanModels;
+    return new LoadedGenerator(config, models, step);
+  }
+
+  /** The Layers model of G (for export; owned by this object: do not dispose it). */
+  get layersModel(): tf.LayersModel {
+    return this.model.generator;
+  }
+
+  /**
+   * Images from the given latents (each `config.latent` long); for conditional models `labels`
+   * gives each image's class (cycled when shorter; default: class 0).
+   */
+  async render(latents: Float32Array[], labels: number[] | null): Promise<ImageBatch> {
+    const { latent, size, channels, numClasses } = this.config;
+    const count = latents.length;
+    if (count === 0) throw new Error('no latents to render');
+    const flat = new Float32Array(count * latent);
+    latents.forEach((z, i) => {
+      if (z.length !== latent) throw new Error(`latent ${i} has ${z.length} values; this model takes ${latent}`);
+      flat.set(z, i * latent);
+    });
+    let classes: number[] | null = null;
+    if (this.model.conditional) {
+      const given = labels && labels.length ? labels : [0];
+      const bad = given.find((c) => !Number.isInteger(c) || c < 0 || c >= numClasses);
+      if (bad !== undefined) throw new Error(`class ${bad} is out of range: this model has classes 0 to ${numClasses - 1}`);
+      classes = Array.from({ length: count }, (_, i) => given[i % given.length]!);
+    }
+    const out = tf.tidy(() => {
+      const z = tf.tensor2d(flat, [count, latent]);
       const y = classes ? tf.tensor2d(classes, [count, 1]) : null;
       return generate(this.model, z, y, false);
     });

@@ -80,3 +80,18 @@ export async function writeImagePngs(dir: string, batch: ImageBatch, names: stri
   }
   return paths;
 }
+
+/**
+ * An animated GIF of a batch's images as frames (looping forever, `delayMs` per frame). Every
+ * frame is kept, even one equal to the frame before it, so the frame count is the batch's count.
+ */
+export async function encodeGif(batch: ImageBatch, delayMs = 100): Promise<Buffer> {
+  const { count, height: h, width: w, channels: c } = batch;
+  // NHWC with N outermost is already a tall image of the frames stacked top to bottom.
+  const bytes = toBytes(batch.values);
+  return sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+    raw: { width: w, height: h * count, channels: c as 1 | 3, pageHeight: h },
+  })
+    .gif({ loop: 0, delay: delayMs, keepDuplicateFrames: true })
+    .toBuffer();
+}

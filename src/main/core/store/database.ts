@@ -118,6 +118,37 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'galleries and their images (each image\'s latent: seed, index, class)',
+    up: (db) => {
+      db.exec(`
+        -- AUTOINCREMENT: a deleted gallery's id (and so its <home>/galleries/<id> folder) is never reused.
+        CREATE TABLE galleries (
+          id         INTEGER PRIMARY KEY AUTOINCREMENT,
+          run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          name       TEXT    NOT NULL,
+          seed       INTEGER NOT NULL,
+          step       INTEGER NOT NULL,
+          epoch      INTEGER NOT NULL,
+          per_class  INTEGER CHECK (per_class IS NULL OR per_class > 0),
+          created_at TEXT    NOT NULL
+        );
+        CREATE INDEX galleries_by_run ON galleries (run_id);
+
+        CREATE TABLE gallery_images (
+          gallery_id   INTEGER NOT NULL REFERENCES galleries (id) ON DELETE CASCADE,
+          idx          INTEGER NOT NULL CHECK (idx >= 0),
+          seed         INTEGER NOT NULL,
+          latent_index INTEGER NOT NULL CHECK (latent_index >= 0),
+          class_label  INTEGER,
+          picked       INTEGER NOT NULL DEFAULT 0 CHECK (picked IN (0, 1)),
+          saved_path   TEXT,
+          PRIMARY KEY (gallery_id, idx)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

@@ -28,6 +28,19 @@ Commands:
             [--seed N] [--name NAME] [--limit N] [--labels] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu]
             [--resume RUN_ID] [--json]
   generate  --run RUN_ID --count N --out DIR [--grid] [--seed N] [--class C]
+  latent    (--run RUN_ID | --model NAME|DIR) --expr EXPR --seeds SEEDS --out DIR [--class C] [--json]
+            Latent arithmetic: G(EXPR in latent space), the pixel-wise combination of the operands'
+            images, each operand and one strip. EXPR: names with + and - and optional coefficients
+            (a-b+c, 2*a-b). SEEDS: one per operand in order of appearance (1,2,3), or NAME=SEED, or
+            NAME=SEED/SEED/… for the mean of several latents (a class mean).
+  interpolate (--run RUN_ID | --model NAME|DIR) --from SEED --to SEED --out FILE [--steps K]
+            [--mode slerp|lerp] [--class C] [--json]
+            A strip PNG of K frames (default 8) at FILE and an animated GIF beside it.
+  export    --run RUN_ID --out DIR [--json]
+            The run's generator as a TensorFlow.js Layers model (model.json, weights.bin) with a
+            gan-studio.json sidecar (tf.loadLayersModel loads it).
+  import-model DIR [--name NAME] [--json]
+            Imports an exported generator so --model NAME can explore it.
   runs      [--json]
   import    PATH --name NAME [--size 28|32|64|128] [--channels 1|3] [--labels]
             [--fit crop|pad|stretch] [--mirror] [--json]
@@ -65,6 +78,30 @@ export type Command =
   | { name: 'generate'; home?: string; json: boolean; runId: number; count: number; out: string; grid: boolean; seed: number; classLabel: string | null }
   | { name: 'runs'; home?: string; json: boolean }
   | {
+      name: 'latent';
+      home?: string;
+      json: boolean;
+      source: GeneratorChoice;
+      expression: string;
+      operands: { name: string | null; seeds: number[] }[];
+      out: string;
+      classLabel: string | null;
+    }
+  | {
+      name: 'interpolate';
+      home?: string;
+      json: boolean;
+      source: GeneratorChoice;
+      from: number;
+      to: number;
+      steps: number;
+      mode: 'slerp' | 'lerp';
+      out: string;
+      classLabel: string | null;
+    }
+  | { name: 'export'; home?: string; json: boolean; runId: number; out: string }
+  | { name: 'import-model'; home?: string; json: boolean; path: string; modelName: string | null }
+  | {
       name: 'import';
       home?: string;
       json: boolean;
@@ -81,6 +118,35 @@ export type Command =
   | { name: 'serve'; home?: string; json: boolean; port: number; host: string };
 
 export const SERVE_DEFAULT_PORT = 8470;
+
+/** A generator to explore: a run's latest checkpoint or a model (an imported name or an export folder). */
+export type GeneratorChoice = { runId: number } | { model: string };
+
+const SEED_MAX = 2 ** 31 - 1;
+
+/** `--seeds`: `1,2,3`, `a=1,b=2`, `a=1/2/3` (the mean of three latents). */
+export function parseSeeds(text: string | undefined): { name: string | null; seeds: number[] }[] {
+  if (text === undefined || text.trim() === '') throw new UsageError('latent needs --seeds (one per operand: --seeds 1,2,3)');
+  return text.split(',').map((entry) => {
+    const m = /^\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?(\d+(?:\s*\/\s*\d+)*)\s*$/.exec(entry);
+    if (!m) throw new UsageError(`--seeds: "${entry}" is not SEED, NAME=SEED or NAME=SEED/SEED/… (seeds are whole numbers)`);
+    const seeds = m[2]!.split('/').map((x) => Number(x.trim()));
+    const bad = seeds.find((x) => !Number.isSafeInteger(x) || x > SEED_MAX);
+    if (bad !== undefined) throw new UsageError(`--seeds: seeds must be from 0 to ${SEED_MAX} (got ${bad})`);
+    return { name: m[1] ?? null, seeds };
+  });
+}
+
+function generatorChoice(command: string, run: string | undefined, model: string | undefined): GeneratorChoice {
+  if (run !== undefined && model !== undefined) throw new UsageError(`${command}: give --run or --model, not both`);
+  if (model !== undefined) {
+    if (!model.trim()) throw new UsageError(`${command}: --model needs a NAME or a folder`);
+    return { model };
+  }
+  const runId = int('run', run, 1, Number.MAX_SAFE_INTEGER);
+  if (runId === undefined) throw new UsageError(`${command} needs --run RUN_ID (or --model NAME|DIR)`);
+  return { runId };
+}
 
 const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
@@ -205,6 +271,77 @@ export function parseCommand(argv: string[]): Command {
         seed: int('seed', v.seed as string | undefined, 0, 2 ** 31 - 1) ?? 1,
         classLabel: (v.class as string | undefined) ?? null,
       };
+    }
+    case 'latent': {
+      const v = parse({ run: { type: 'string' }, model: { type: 'string' }, expr: { type: 'string' }, seeds: { type: 'string' }, out: { type: 'string' }, class: { type: 'string' } });
+      if (v.help) return { name: 'help' };
+      const source = generatorChoice('latent', v.run as string | undefined, v.model as string | undefined);
+      const expression = (v.expr as string | undefined)?.trim();
+      if (!expression) throw new UsageError('latent needs --expr EXPR (e.g. --expr "a-b+c")');
+      const out = v.out as string | undefined;
+      if (!out) throw new UsageError('latent needs --out DIR');
+      return {
+        name: 'latent',
+        home: v.home as string | undefined,
+        json: Boolean(v.json),
+        source,
+        expression,
+        operands: parseSeeds(v.seeds as string | undefined),
+        out,
+        classLabel: (v.class as string | undefined) ?? null,
+      };
+    }
+    case 'interpolate': {
+      const v = parse({
+        run: { type: 'string' },
+        model: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        steps: { type: 'string' },
+        mode: { type: 'string' },
+        out: { type: 'string' },
+        class: { type: 'string' },
+      });
+      if (v.help) return { name: 'help' };
+      const source = generatorChoice('interpolate', v.run as string | undefined, v.model as string | undefined);
+      const from = int('from', v.from as string | undefined, 0, SEED_MAX);
+      const to = int('to', v.to as string | undefined, 0, SEED_MAX);
+      if (from === undefined || to === undefined) throw new UsageError('interpolate needs --from SEED and --to SEED');
+      const out = v.out as string | undefined;
+      if (!out) throw new UsageError('interpolate needs --out FILE (the strip PNG; the GIF goes beside it)');
+      return {
+        name: 'interpolate',
+        home: v.home as string | undefined,
+        json: Boolean(v.json),
+        source,
+        from,
+        to,
+        steps: int('steps', v.steps as string | undefined, 2, 1000) ?? 8,
+        mode: oneOf('mode', v.mode as string | undefined, ['slerp', 'lerp'] as const) ?? 'slerp',
+        out,
+        classLabel: (v.class as string | undefined) ?? null,
+      };
+    }
+    case 'export': {
+      const v = parse({ run: { type: 'string' }, out: { type: 'string' } });
+      if (v.help) return { name: 'help' };
+      const runId = int('run', v.run as string | undefined, 1, Number.MAX_SAFE_INTEGER);
+      if (runId === undefined) throw new UsageError('export needs --run RUN_ID');
+      const out = v.out as string | undefined;
+      if (!out) throw new UsageError('export needs --out DIR');
+      return { name: 'export', home: v.home as string | undefined, json: Boolean(v.json), runId, out };
+    }
+    case 'import-model': {
+      let parsed;
+      try {
+        parsed = parseArgs({ args: rest, options: { ...common, name: { type: 'string' } }, strict: true, allowPositionals: true });
+      } catch (err) {
+        throw new UsageError((err as Error).message.replace(/^.*?: /, '').split('\n').join(' '));
+      }
+      const v = parsed.values;
+      if (v.help) return { name: 'help' };
+      if (parsed.positionals.length !== 1) throw new UsageError('import-model takes one DIR (a folder written by gan-studio export)');
+      return { name: 'import-model', home: v.home as string | undefined, json: Boolean(v.json), path: resolve(parsed.positionals[0]!), modelName: (v.name as string | undefined) ?? null };
     }
     case 'import': {
       let parsed;

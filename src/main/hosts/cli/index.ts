@@ -172,6 +172,43 @@ async function generate(studio: Studio, cmd: Extract<Command, { name: 'generate'
   return EXIT.ok;
 }
 
+async function latent(studio: Studio, cmd: Extract<Command, { name: 'latent' }>): Promise<number> {
+  const r = await studio.latentArithmetic({ ...cmd.source, expression: cmd.expression, operands: cmd.operands, outDir: cmd.out, classLabel: cmd.classLabel });
+  if (cmd.json) {
+    json({ event: 'done', step: r.step, expression: r.expression, operands: r.operands, latentSpace: r.latentSpace, pixelWise: r.pixelWise, strip: r.strip });
+    return EXIT.ok;
+  }
+  out(`G(${r.expression}) at step ${r.step}, operands ${r.operands.map((o) => `${o.name}=${o.seeds.join('/')}`).join(', ')}:`);
+  out(`  latent space: ${r.latentSpace}`);
+  out(`  pixel-wise:   ${r.pixelWise}`);
+  out(`  strip:        ${r.strip} (operands, latent space, pixel-wise)`);
+  return EXIT.ok;
+}
+
+async function interpolate(studio: Studio, cmd: Extract<Command, { name: 'interpolate' }>): Promise<number> {
+  const r = await studio.interpolate({ ...cmd.source, from: cmd.from, to: cmd.to, steps: cmd.steps, mode: cmd.mode, out: cmd.out, classLabel: cmd.classLabel });
+  if (cmd.json) json({ event: 'done', step: r.step, mode: r.mode, frames: r.frames, strip: r.strip, animation: r.animation });
+  else out(`${r.frames} frames (${r.mode}, step ${r.step}): ${r.strip}\n  animation: ${r.animation}`);
+  return EXIT.ok;
+}
+
+async function exportGenerator(studio: Studio, cmd: Extract<Command, { name: 'export' }>): Promise<number> {
+  const r = await studio.exportGenerator({ runId: cmd.runId, outDir: cmd.out });
+  if (cmd.json) json({ event: 'done', runId: cmd.runId, step: r.sidecar.step, dir: r.dir, files: r.files, sidecar: r.sidecar });
+  else {
+    out(`Exported run ${cmd.runId}'s generator (step ${r.sidecar.step}) to ${r.dir}`);
+    out(`  load it with tf.loadLayersModel('<url>/model.json'); see gan-studio.json for its inputs`);
+  }
+  return EXIT.ok;
+}
+
+async function importModel(studio: Studio, cmd: Extract<Command, { name: 'import-model' }>): Promise<number> {
+  const r = await studio.importModel({ path: cmd.path, name: cmd.modelName ?? undefined });
+  if (cmd.json) json({ event: 'done', name: r.name, dir: r.dir, sidecar: r.sidecar });
+  else out(`Imported ${r.sidecar.modelKind} generator "${r.name}" (${r.sidecar.imageSize}x${r.sidecar.imageSize}x${r.sidecar.channels}, latent ${r.sidecar.latentSize}): use --model ${r.name}`);
+  return EXIT.ok;
+}
+
 function runs(studio: Studio, cmd: Extract<Command, { name: 'runs' }>): number {
   const list = studio.listRuns();
   if (cmd.json) {
@@ -328,6 +365,14 @@ export async function main(argv: string[]): Promise<number> {
         return await generate(studio, cmd);
       case 'runs':
         return runs(studio, cmd);
+      case 'latent':
+        return await latent(studio, cmd);
+      case 'interpolate':
+        return await interpolate(studio, cmd);
+      case 'export':
+        return await exportGenerator(studio, cmd);
+      case 'import-model':
+        return await importModel(studio, cmd);
       case 'info':
         return await info(studio, cmd);
       case 'import':

@@ -10,8 +10,8 @@ export type Connection =
   | { status: 'ready'; info: AppInfo }
   | { status: 'error'; message: string };
 
-export type Page = 'datasets' | 'train' | 'live' | 'runs';
-export const PAGES: readonly Page[] = ['datasets', 'train', 'live', 'runs'];
+export type Page = 'datasets' | 'train' | 'live' | 'runs' | 'gallery';
+export const PAGES: readonly Page[] = ['datasets', 'train', 'live', 'runs', 'gallery'];
 
 /** Whether window.api exists (the preload, or the browser host's client, installed it). */
 export function hasApi(): boolean {
