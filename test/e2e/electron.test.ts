@@ -1,7 +1,8 @@
 // The desktop app end to end through Playwright's `_electron`: the built Electron entry
 // (out/main/index.js) on a temp home opens its window, connects through the preload's window.api
-// and shows the studio, with no console error. Runs only where an Electron binary is installed;
-// elsewhere (no network to download one) it is skipped, and says so in the test output.
+// and shows the studio, with no console error; then the same train flow as the browser spec
+// (helpers/train-flow.ts). Runs only where an Electron binary is installed; elsewhere (no network
+// to download one) it is skipped, and says so in the test output.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { _electron, type ElectronApplication } from 'playwright';
 import { afterAll, describe, expect, it } from 'vitest';
 import { screenshot } from './helpers/browser';
 import { notBuiltReason, REPO_ROOT } from './helpers/serve';
+import { describeTrainFlow } from './helpers/train-flow';
 
 export const ELECTRON_SKIP_MESSAGE = 'Electron binary not installed here (no network to download it): Electron e2e skipped';
 
@@ -69,4 +71,30 @@ describe('the Electron app', () => {
     console.log(`screenshot: ${path}`);
     expect(errors).toEqual([]);
   });
+});
+
+/** Launches the built app on a fresh temp home (wasm backend) and returns its first window. */
+async function launchApp(): Promise<{ app: ElectronApplication; home: string }> {
+  const notBuilt = notBuiltReason();
+  if (notBuilt) throw new Error(`the Electron app is ${notBuilt}`);
+  const home = await mkdtemp(join(tmpdir(), 'gan-studio-e2e-electron-'));
+  const app = await _electron.launch({
+    executablePath: binary!,
+    args: [join(REPO_ROOT, 'out/main/index.js'), '--no-sandbox', '--disable-gpu'],
+    cwd: REPO_ROOT,
+    env: { ...process.env, GAN_STUDIO_HOME: home, GAN_STUDIO_BACKEND: 'wasm' } as Record<string, string>,
+  });
+  return { app, home };
+}
+
+describeTrainFlow('train flow in the Electron app: import → train → stop → runs → resume', binary ? null : ELECTRON_SKIP_MESSAGE, 'electron-', async () => {
+  const { app, home } = await launchApp();
+  const page = await app.firstWindow();
+  return {
+    page,
+    close: async () => {
+      await app.close();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
 });
