@@ -46,6 +46,8 @@ export const Channels = {
   galleriesPick: 'galleries:pick',
   galleriesSave: 'galleries:save',
   galleriesDelete: 'galleries:delete',
+  latentArithmetic: 'latent:arithmetic',
+  latentInterpolate: 'latent:interpolate',
   // pushed events
   trainingStep: 'training:step',
   trainingEpoch: 'training:epoch',
@@ -387,6 +389,73 @@ export interface GallerySaveResult {
   files: string[];
 }
 
+/** A latent-lab operand: one gallery image, or several whose latents are averaged (a class mean). */
+export interface LatentOperand {
+  /** The operand's name in the expression (`a`, `b`, `c`…). */
+  name: string;
+  /** Gallery image indices (0-based). */
+  indices: number[];
+}
+
+/**
+ * `latent:arithmetic`: G(expression over the operands' latents) next to the pixel-wise combination
+ * of the operands' images, drawn at the gallery's checkpoint. Operands the expression does not
+ * use are ignored.
+ */
+export interface LatentArithmeticRequest {
+  galleryId: number;
+  /** A linear combination of operand names: `a - b + c`, `a + b`, `2*a - b`. */
+  expression: string;
+  operands: LatentOperand[];
+}
+
+export interface LatentArithmeticResult {
+  galleryId: number;
+  runId: number;
+  step: number;
+  /** The expression as parsed (`a - b + c`). */
+  expression: string;
+  /** The folder written, `lab/<n>`. */
+  dir: HomeFile;
+  /** G(operand latent) for each operand the expression uses, in its order. */
+  operands: { name: string; indices: number[]; file: HomeFile }[];
+  /** G(expression in latent space). */
+  latentSpace: HomeFile;
+  /** The expression over the operands' images, pixel by pixel. */
+  pixelWise: HomeFile;
+  /** Operands, latent-space result, pixel-wise result, side by side. */
+  strip: HomeFile;
+}
+
+export type LatentInterpolationMode = 'lerp' | 'slerp';
+
+/** `latent:interpolate`: K frames from one gallery image's latent to another's. */
+export interface LatentInterpolateRequest {
+  galleryId: number;
+  /** Gallery image indices (0-based). */
+  from: number;
+  to: number;
+  /** Frames K, both ends included (2 to 64). */
+  frames: number;
+  /** Default slerp. */
+  mode?: LatentInterpolationMode;
+  /** GIF frame delay (default 120 ms). */
+  delayMs?: number;
+}
+
+export interface LatentInterpolateResult {
+  galleryId: number;
+  runId: number;
+  step: number;
+  mode: LatentInterpolationMode;
+  frames: number;
+  dir: HomeFile;
+  /** The K frames side by side (PNG). */
+  strip: HomeFile;
+  /** The same frames as an animated GIF. */
+  animation: HomeFile;
+}
+
 /** Request and response types, by request channel. A request of `void` means "send nothing". */
 export interface ChannelTypes {
   [Channels.appInfo]: { request: AppInfoRequest; response: AppInfo };
@@ -412,6 +481,8 @@ export interface ChannelTypes {
   [Channels.galleriesPick]: { request: GalleryPickRequest; response: GalleryInfo };
   [Channels.galleriesSave]: { request: GallerySaveRequest; response: GallerySaveResult };
   [Channels.galleriesDelete]: { request: GalleryRef; response: null };
+  [Channels.latentArithmetic]: { request: LatentArithmeticRequest; response: LatentArithmeticResult };
+  [Channels.latentInterpolate]: { request: LatentInterpolateRequest; response: LatentInterpolateResult };
 }
 
 export type RequestOf<C extends Channel> = ChannelTypes[C]['request'];
@@ -586,6 +657,11 @@ export interface Api {
   /** `galleries:delete`: the gallery's rows and files. */
   deleteGallery(request: GalleryRef): Promise<null>;
 
+  /** `latent:arithmetic`: G(a − b + c) in latent space next to the pixel-wise G(a) − G(b) + G(c). */
+  latentArithmetic(request: LatentArithmeticRequest): Promise<LatentArithmeticResult>;
+  /** `latent:interpolate`: a strip of K frames (lerp or slerp) and an animated GIF. */
+  latentInterpolate(request: LatentInterpolateRequest): Promise<LatentInterpolateResult>;
+
   /** A URL the page can load for a file under the studio home (grids, contact sheets). */
   fileUrl(file: HomeFile): string;
 
@@ -653,6 +729,8 @@ export function createApi(transport: ApiTransport): Api {
     pickGalleryImages: call(Channels.galleriesPick),
     saveGallery: call(Channels.galleriesSave),
     deleteGallery: call(Channels.galleriesDelete),
+    latentArithmetic: call(Channels.latentArithmetic),
+    latentInterpolate: call(Channels.latentInterpolate),
     fileUrl: (file) => transport.filesBase + encodeHomeFile(file),
     onTrainingStep: on(Channels.trainingStep),
     onTrainingEpoch: on(Channels.trainingEpoch),

@@ -28,6 +28,11 @@ export const LIMITS = {
   /** Images in one gallery (MAX_GALLERY_IMAGES in the core). */
   galleryImages: 1024,
   classes: 1000,
+  /** Latent lab: operands in one expression, images averaged in one operand, interpolation frames. */
+  labOperands: 8,
+  labMean: 64,
+  labFrames: 64,
+  expression: 200,
 } as const;
 
 const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -175,6 +180,31 @@ export const gallerySaveRequest = z.strictObject({
   asGrid: z.boolean().optional(),
 });
 
+const galleryImage = int(0, LIMITS.galleryImages - 1);
+
+export const latentArithmeticRequest = z.strictObject({
+  galleryId: id,
+  expression: label(LIMITS.expression),
+  operands: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, 'an operand name is a letter or _ then letters, digits or _ (at most 32)'),
+        indices: z.array(galleryImage).min(1, 'choose at least one image').max(LIMITS.labMean),
+      }),
+    )
+    .min(1, 'give at least one operand')
+    .max(LIMITS.labOperands),
+});
+
+export const latentInterpolateRequest = z.strictObject({
+  galleryId: id,
+  from: galleryImage,
+  to: galleryImage,
+  frames: int(2, LIMITS.labFrames),
+  mode: z.enum(['lerp', 'slerp']).optional(),
+  delayMs: int(10, 10_000).optional(),
+});
+
 type RequestSchemas = { [C in Channel]: z.ZodType<RequestOf<C>, unknown> };
 
 /** One schema per request channel: a missing one is a compile error. */
@@ -200,6 +230,8 @@ export const requestSchemas: RequestSchemas = {
   [Channels.galleriesPick]: galleryPickRequest,
   [Channels.galleriesSave]: gallerySaveRequest,
   [Channels.galleriesDelete]: galleryRef,
+  [Channels.latentArithmetic]: latentArithmeticRequest,
+  [Channels.latentInterpolate]: latentInterpolateRequest,
 };
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };

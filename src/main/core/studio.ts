@@ -22,6 +22,7 @@ import { DatasetStore, type StoredDataset } from './store/dataset-store';
 import { GalleryStore, type GallerySummaryRecord } from './store/gallery-store';
 import { GalleryService, type CreateGalleryRequest, type Gallery, type SavedGallery, type SaveGalleryRequest } from './gallery-service';
 import { processIsAlive, RunStore } from './store/run-store';
+import { LatentLab, type LabArithmeticRequest, type LabArithmeticResult, type LabInterpolateRequest, type LabInterpolateResult } from './latent-lab';
 
 /** A user-facing error: bad input or a request that cannot be met. Hosts print its message. */
 export class StudioError extends Error {
@@ -131,6 +132,7 @@ export class Studio {
   readonly datasets: DatasetStore;
   readonly galleryStore: GalleryStore;
   private readonly galleries: GalleryService;
+  private readonly lab: LatentLab;
   private readonly active = new Map<number, TrainingHandle>();
   /** The backend the last training worker (or a probe) reported; null until one did. */
   private lastBackend: BackendInfo | null = null;
@@ -143,6 +145,7 @@ export class Studio {
     this.datasets = new DatasetStore(db);
     this.galleryStore = new GalleryStore(db);
     this.galleries = new GalleryService(home, this.runs, this.galleryStore);
+    this.lab = new LatentLab(home, this.runs, this.galleries);
   }
 
   /** Opens (creating if needed) the studio in `home`; runs left `running` by a dead process become `interrupted`. */
@@ -678,6 +681,16 @@ export class Studio {
 
   deleteGallery(galleryId: number): void {
     this.galleries.delete(galleryId);
+  }
+
+  /** Latent arithmetic over gallery images (see LatentLab): results in a new `<home>/lab/<n>/`. */
+  labArithmetic(request: LabArithmeticRequest): Promise<LabArithmeticResult> {
+    return this.lab.arithmetic(request);
+  }
+
+  /** An interpolation between two gallery images' latents: strip PNG + animated GIF in `<home>/lab/<n>/`. */
+  labInterpolate(request: LabInterpolateRequest): Promise<LabInterpolateResult> {
+    return this.lab.interpolate(request);
   }
 }
 

@@ -21,6 +21,8 @@ import {
   type GallerySummary,
   type HomeFile,
   type HostKind,
+  type LatentArithmeticResult,
+  type LatentInterpolateResult,
   type PayloadOf,
   type RequestOf,
   type ResponseOf,
@@ -34,6 +36,7 @@ import { parseRequest } from '../../shared/schemas';
 import { TRAIN_DEFAULTS, type GridRecord, type StepMetrics, type TrainConfig } from '../../shared/types';
 import type { ImportSummary } from '../core/data/dataset-importer';
 import type { Gallery } from '../core/gallery-service';
+import type { LabArithmeticResult, LabInterpolateResult } from '../core/latent-lab';
 import type { GallerySummaryRecord } from '../core/store/gallery-store';
 import type { StoredDataset } from '../core/store/dataset-store';
 import { StudioError, type RunDetails as StudioRunDetails, type Studio, type TrainingHandle, type TrainRequest } from '../core/studio';
@@ -94,6 +97,8 @@ export function createDispatcher(studio: Studio, options: DispatcherOptions): Di
     [Channels.galleriesPick]: (req) => toGalleryInfo(home, studio.setPicked(req.galleryId, req.indices, req.picked)),
     [Channels.galleriesSave]: (req) => studio.saveGallery(req),
     [Channels.galleriesDelete]: (req) => nothing(studio.deleteGallery(req.galleryId)),
+    [Channels.latentArithmetic]: async (req) => toLatentArithmeticResult(home, await studio.labArithmetic(req)),
+    [Channels.latentInterpolate]: async (req) => toLatentInterpolateResult(home, await studio.labInterpolate(req)),
   };
 
   async function handle(channel: unknown, raw: unknown): Promise<Envelope<unknown>> {
@@ -250,6 +255,26 @@ function toGalleryInfo(home: string, g: Gallery): GalleryInfo {
       file: toHomeFile(home, i.path) ?? '',
     })),
   };
+}
+
+function toLatentArithmeticResult(home: string, r: LabArithmeticResult): LatentArithmeticResult {
+  const file = (p: string) => toHomeFile(home, p) ?? '';
+  return {
+    galleryId: r.galleryId,
+    runId: r.runId,
+    step: r.step,
+    expression: r.expression,
+    dir: file(r.dir),
+    operands: r.operands.map((o) => ({ name: o.name, indices: o.indices, file: file(o.file) })),
+    latentSpace: file(r.latentSpace),
+    pixelWise: file(r.pixelWise),
+    strip: file(r.strip),
+  };
+}
+
+function toLatentInterpolateResult(home: string, r: LabInterpolateResult): LatentInterpolateResult {
+  const file = (p: string) => toHomeFile(home, p) ?? '';
+  return { galleryId: r.galleryId, runId: r.runId, step: r.step, mode: r.mode, frames: r.frames, dir: file(r.dir), strip: file(r.strip), animation: file(r.animation) };
 }
 
 /** A new run's config with the papers' defaults, or a resume; the core validates the result again. */
