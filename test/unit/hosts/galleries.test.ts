@@ -1,63 +1,26 @@
 // The galleries:* channels: strict validation before any side effect, and a real round trip through
 // the dispatcher on a tiny trained run (create, list, get, pick, save, delete).
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Studio } from '../../../src/main/core/studio';
-import { createDispatcher, type Dispatcher } from '../../../src/main/hosts/dispatch';
-import { Channels, ErrorCodes, type Envelope, type GalleryInfo, type GallerySaveResult, type GallerySummary } from '../../../src/shared/contract';
+import type { Studio } from '../../../src/main/core/studio';
+import type { Dispatcher } from '../../../src/main/hosts/dispatch';
+import { Channels, ErrorCodes, type GalleryInfo, type GallerySaveResult, type GallerySummary } from '../../../src/shared/contract';
 import { parseRequest } from '../../../src/shared/schemas';
-import { writeSyntheticIdxSet } from '../../integration/helpers/idx-files';
+import { errorOf, openTinyRun, resultOf, type TinyRun } from './helpers/tiny-run';
 
-const scratch: string[] = [];
-const temp = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  scratch.push(dir);
-  return dir;
-};
+let fixture: TinyRun;
 let home: string;
 let studio: Studio;
 let dispatcher: Dispatcher;
 let runId: number;
+const temp = (prefix: string) => fixture.temp(prefix);
 
 beforeAll(async () => {
-  home = temp('gs-galleries-home-');
-  studio = Studio.open(home);
-  dispatcher = createDispatcher(studio, { version: '1', host: 'browser', logError: () => undefined });
-  const data = writeSyntheticIdxSet(temp('gs-galleries-data-'), 16);
-  const handle = await studio.train({
-    config: {
-      model: { kind: 'gan', size: 28, channels: 1, latent: 8, numClasses: 0 },
-      data,
-      epochs: 1,
-      steps: 2,
-      batch: 8,
-      lr: 2e-4,
-      beta1: 0.5,
-      beta2: 0.999,
-      k: 1,
-      seed: 1,
-      name: 'tiny',
-    },
-    backend: 'wasm',
-  });
-  runId = (await handle.done).run.id;
+  fixture = await openTinyRun('gs-galleries');
+  ({ home, studio, dispatcher, runId } = fixture);
 });
-afterAll(() => {
-  dispatcher.dispose();
-  studio.close();
-  scratch.forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
-
-const errorOf = (reply: Envelope<unknown>) => {
-  expect(reply).toHaveProperty('error');
-  return (reply as { error: { message: string; code: string } }).error;
-};
-const resultOf = <T>(reply: Envelope<unknown>): T => {
-  if ('error' in reply) throw new Error(`${reply.error.code}: ${reply.error.message}`);
-  return reply.result as T;
-};
+afterAll(() => fixture.dispose());
 
 describe('galleries schemas', () => {
   it('accepts well-formed requests', () => {

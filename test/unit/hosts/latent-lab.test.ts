@@ -1,65 +1,25 @@
 // The latent:* channels: strict validation before any side effect, and a real round trip through the
 // dispatcher on a tiny trained run: arithmetic over gallery images (one image, and a mean of several)
 // and an interpolation, written under <home>/lab/<n>/ and returned as home files.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Studio } from '../../../src/main/core/studio';
-import { createDispatcher, type Dispatcher } from '../../../src/main/hosts/dispatch';
-import { Channels, ErrorCodes, type Envelope, type GalleryInfo, type LatentArithmeticResult, type LatentInterpolateResult } from '../../../src/shared/contract';
+import type { Dispatcher } from '../../../src/main/hosts/dispatch';
+import { Channels, ErrorCodes, type GalleryInfo, type LatentArithmeticResult, type LatentInterpolateResult } from '../../../src/shared/contract';
 import { parseRequest } from '../../../src/shared/schemas';
-import { writeSyntheticIdxSet } from '../../integration/helpers/idx-files';
+import { errorOf, openTinyRun, resultOf, type TinyRun } from './helpers/tiny-run';
 
-const scratch: string[] = [];
-const temp = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  scratch.push(dir);
-  return dir;
-};
+let fixture: TinyRun;
 let home: string;
-let studio: Studio;
 let dispatcher: Dispatcher;
 let runId: number;
 
 beforeAll(async () => {
-  home = temp('gs-lab-home-');
-  studio = Studio.open(home);
-  dispatcher = createDispatcher(studio, { version: '1', host: 'browser', logError: () => undefined });
-  const data = writeSyntheticIdxSet(temp('gs-lab-data-'), 16);
-  const handle = await studio.train({
-    config: {
-      model: { kind: 'gan', size: 28, channels: 1, latent: 8, numClasses: 0 },
-      data,
-      epochs: 1,
-      steps: 2,
-      batch: 8,
-      lr: 2e-4,
-      beta1: 0.5,
-      beta2: 0.999,
-      k: 1,
-      seed: 1,
-      name: 'tiny',
-    },
-    backend: 'wasm',
-  });
-  runId = (await handle.done).run.id;
+  fixture = await openTinyRun('gs-lab');
+  ({ home, dispatcher, runId } = fixture);
 });
-afterAll(() => {
-  dispatcher.dispose();
-  studio.close();
-  scratch.forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
-
-const errorOf = (reply: Envelope<unknown>) => {
-  expect(reply).toHaveProperty('error');
-  return (reply as { error: { message: string; code: string } }).error;
-};
-const resultOf = <T>(reply: Envelope<unknown>): T => {
-  if ('error' in reply) throw new Error(`${reply.error.code}: ${reply.error.message}`);
-  return reply.result as T;
-};
+afterAll(() => fixture.dispose());
 const raw = async (file: string) => sharp(join(home, file)).raw().toBuffer({ resolveWithObject: true });
 
 describe('latent schemas', () => {
