@@ -6,11 +6,11 @@ import type {
   DatasetImportResult,
   DatasetInfo,
   DatasetProgressEvent,
-  FolderListing,
   Unsubscribe,
 } from '../../../../shared/contract';
 import { errorMessage } from '../errors';
 import { appStore, hasApi } from './app.svelte';
+import { FolderBrowsing } from './folder-browsing.svelte';
 
 export type ImportState =
   | { phase: 'idle' }
@@ -18,17 +18,12 @@ export type ImportState =
   | { phase: 'done'; result: DatasetImportResult }
   | { phase: 'error'; message: string };
 
-export type FolderBrowserState =
-  | { open: false }
-  | { open: true; loading: boolean; listing: FolderListing | null; error: string | null; showHidden: boolean };
-
-class DatasetsStore {
+class DatasetsStore extends FolderBrowsing {
   list = $state<DatasetInfo[]>([]);
   loaded = $state(false);
   loading = $state(false);
   error = $state<string | null>(null);
   importState = $state<ImportState>({ phase: 'idle' });
-  browser = $state<FolderBrowserState>({ open: false });
   /** Set while a delete is in flight (its id). */
   deleting = $state<number | null>(null);
 
@@ -116,33 +111,10 @@ class DatasetsStore {
         }
       }
     }
-    this.browser = { open: true, loading: true, listing: null, error: null, showHidden: false };
-    await this.browse(current.trim() || undefined);
+    await this.openBrowser(current.trim() || undefined);
     return null;
   }
 
-  async browse(path?: string): Promise<void> {
-    const b = this.browser;
-    if (!b.open || !hasApi()) return;
-    this.browser = { ...b, loading: true, error: null };
-    try {
-      const listing = await window.api.listFolder({ path, showHidden: b.showHidden });
-      if (this.browser.open) this.browser = { ...this.browser, loading: false, listing };
-    } catch (err) {
-      if (this.browser.open) this.browser = { ...this.browser, loading: false, error: errorMessage(err, 'Could not open that folder.') };
-    }
-  }
-
-  async toggleHidden(): Promise<void> {
-    const b = this.browser;
-    if (!b.open) return;
-    this.browser = { ...b, showHidden: !b.showHidden };
-    await this.browse(b.listing?.path);
-  }
-
-  closeBrowser(): void {
-    this.browser = { open: false };
-  }
 }
 
 export const datasetsStore = new DatasetsStore();

@@ -5,14 +5,14 @@
 import type { GalleryInfo, GallerySaveResult, GallerySummary } from '../../../../shared/contract';
 import { errorMessage } from '../errors';
 import { appStore, hasApi } from './app.svelte';
-import type { FolderBrowserState } from './datasets.svelte';
+import { FolderBrowsing } from './folder-browsing.svelte';
 
 export interface SaveChoice {
   which: 'picked' | 'all';
   asGrid: boolean;
 }
 
-class GalleriesStore {
+class GalleriesStore extends FolderBrowsing {
   runId = $state<number | null>(null);
   list = $state<GallerySummary[]>([]);
   gallery = $state<GalleryInfo | null>(null);
@@ -23,7 +23,6 @@ class GalleriesStore {
   saved = $state<GallerySaveResult | null>(null);
   /** Thumbnail edge in CSS pixels (the zoom slider). */
   thumb = $state(96);
-  browser = $state<FolderBrowserState>({ open: false });
   /** What to save once the folder browser hands a folder over. */
   private pendingSave: SaveChoice | null = null;
 
@@ -115,8 +114,7 @@ class GalleriesStore {
       }
     }
     this.pendingSave = choice;
-    this.browser = { open: true, loading: true, listing: null, error: null, showHidden: false };
-    await this.browse(undefined);
+    await this.openBrowser();
   }
 
   /** The folder browser's choice. */
@@ -140,28 +138,9 @@ class GalleriesStore {
     }
   }
 
-  async browse(path?: string): Promise<void> {
-    const b = this.browser;
-    if (!b.open || !hasApi()) return;
-    this.browser = { ...b, loading: true, error: null };
-    try {
-      const listing = await window.api.listFolder({ path, showHidden: b.showHidden });
-      if (this.browser.open) this.browser = { ...this.browser, loading: false, listing };
-    } catch (err) {
-      if (this.browser.open) this.browser = { ...this.browser, loading: false, error: errorMessage(err, 'Could not open that folder.') };
-    }
-  }
-
-  async toggleHidden(): Promise<void> {
-    const b = this.browser;
-    if (!b.open) return;
-    this.browser = { ...b, showHidden: !b.showHidden };
-    await this.browse(b.listing?.path);
-  }
-
-  closeBrowser(): void {
+  override closeBrowser(): void {
     this.pendingSave = null;
-    this.browser = { open: false };
+    super.closeBrowser();
   }
 
   async remove(galleryId: number): Promise<void> {
