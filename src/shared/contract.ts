@@ -12,6 +12,7 @@ import type {
   ImageChannels,
   ImageSize,
   ModelKind,
+  ModelRecord,
   RunRecord,
   SkippedFile,
   StepMetrics,
@@ -46,6 +47,11 @@ export const Channels = {
   galleriesPick: 'galleries:pick',
   galleriesSave: 'galleries:save',
   galleriesDelete: 'galleries:delete',
+  galleriesRegenerate: 'galleries:regenerate',
+  galleriesCheckpoints: 'galleries:checkpoints',
+  modelsList: 'models:list',
+  modelsImport: 'models:import',
+  modelsDelete: 'models:delete',
   latentArithmetic: 'latent:arithmetic',
   latentInterpolate: 'latent:interpolate',
   // pushed events
@@ -308,11 +314,12 @@ export interface SaveFileRequest {
 }
 
 /**
- * `galleries:create`: N images from seeded latents at the run's latest checkpoint. The same run,
- * checkpoint and seed always give the same pixels.
+ * `galleries:create`: N images from seeded latents at a run's latest checkpoint, or by an imported
+ * model (give `runId` or `modelId`). The same source, checkpoint and seed always give the same pixels.
  */
 export interface GalleryCreateRequest {
-  runId: number;
+  runId?: number;
+  modelId?: number;
   /** Images in all (default 16). Conditional runs without `perClass` cycle through the classes. */
   count?: number;
   /** The latent seed (default 1). */
@@ -328,7 +335,8 @@ export interface GalleryRef {
   galleryId: number;
 }
 
-export type GalleryListRequest = void | { runId?: number };
+/** All galleries, or one run's, or one imported model's. */
+export type GalleryListRequest = void | { runId?: number; modelId?: number };
 
 export interface GalleryImageInfo {
   index: number;
@@ -346,7 +354,10 @@ export interface GalleryImageInfo {
 
 export interface GallerySummary {
   id: number;
-  runId: number;
+  /** The run it was drawn from, or null (an imported model's gallery). */
+  runId: number | null;
+  /** The imported model it was drawn from, or null (a run's gallery). */
+  modelId: number | null;
   name: string;
   seed: number;
   /** The checkpoint the images were drawn at. */
@@ -360,12 +371,57 @@ export interface GallerySummary {
 }
 
 export interface GalleryInfo extends GallerySummary {
-  runName: string;
+  /** The run's name, or null for an imported model's gallery. */
+  runName: string | null;
+  /** The imported model's name, or null for a run's gallery. */
+  modelName: string | null;
+  modelKind: ModelKind;
   size: number;
   channels: number;
-  /** The run's class names (conditional runs), else []. */
+  /** Conditional models: the number of classes (the lab can draw in any of them); else 0. */
+  numClasses: number;
+  /** The class names (conditional models, when known), else []. */
   classNames: string[];
   images: GalleryImageInfo[];
+}
+
+/** A step a gallery's images can be drawn again at: a checkpoint or per-epoch snapshot of its run. */
+export interface GalleryCheckpoint {
+  step: number;
+  /** Completed epochs at that step; null for an imported model's own weights. */
+  epoch: number | null;
+}
+
+/** `galleries:regenerate`: one image drawn again from its stored latent, at another checkpoint. */
+export interface GalleryRegenerateRequest {
+  galleryId: number;
+  /** The image (0-based). */
+  index: number;
+  /** A step from `galleries:checkpoints`; default: the gallery's own step. */
+  checkpointStep?: number;
+}
+
+export interface GalleryRegenerateResult {
+  galleryId: number;
+  index: number;
+  step: number;
+  epoch: number | null;
+  file: HomeFile;
+}
+
+/** An imported generator (`gan-studio import-model`, or `models:import`). */
+export type ModelInfo = ModelRecord;
+
+/** `models:import`: copies an exported generator folder into the studio home and records it. */
+export interface ModelImportRequest {
+  /** Absolute path of a folder written by `gan-studio export` (model.json, weights, gan-studio.json). */
+  path: string;
+  /** Default: the folder's name. Letters, digits, `.`, `_` and `-`; a taken name is refused. */
+  name?: string;
+}
+
+export interface ModelRef {
+  modelId: number;
 }
 
 export interface GalleryPickRequest {
@@ -395,6 +451,8 @@ export interface LatentOperand {
   name: string;
   /** Gallery image indices (0-based). */
   indices: number[];
+  /** Conditional models: the class to draw it in (default: its first image's class). */
+  classLabel?: number;
 }
 
 /**
@@ -407,18 +465,23 @@ export interface LatentArithmeticRequest {
   /** A linear combination of operand names: `a - b + c`, `a + b`, `2*a - b`. */
   expression: string;
   operands: LatentOperand[];
+  /** Conditional models: the class to draw both results in (default: the first operand's). */
+  resultClass?: number;
 }
 
 export interface LatentArithmeticResult {
   galleryId: number;
-  runId: number;
+  runId: number | null;
+  modelId: number | null;
   step: number;
   /** The expression as parsed (`a - b + c`). */
   expression: string;
   /** The folder written, `lab/<n>`. */
   dir: HomeFile;
-  /** G(operand latent) for each operand the expression uses, in its order. */
-  operands: { name: string; indices: number[]; file: HomeFile }[];
+  /** G(operand latent) for each operand the expression uses, in its order, and its class (conditional models). */
+  operands: { name: string; indices: number[]; classLabel: number | null; file: HomeFile }[];
+  /** Conditional models: the class both results were drawn in; else null. */
+  resultClass: number | null;
   /** G(expression in latent space). */
   latentSpace: HomeFile;
   /** The expression over the operands' images, pixel by pixel. */
@@ -441,14 +504,24 @@ export interface LatentInterpolateRequest {
   mode?: LatentInterpolationMode;
   /** GIF frame delay (default 120 ms). */
   delayMs?: number;
+  /**
+   * Conditional models: the class at each end (default: that end's image's class). Between two
+   * classes the label input morphs along with the latent.
+   */
+  fromClass?: number;
+  toClass?: number;
 }
 
 export interface LatentInterpolateResult {
   galleryId: number;
-  runId: number;
+  runId: number | null;
+  modelId: number | null;
   step: number;
   mode: LatentInterpolationMode;
   frames: number;
+  /** Conditional models: the class at each end; else null. */
+  fromClass: number | null;
+  toClass: number | null;
   dir: HomeFile;
   /** The K frames side by side (PNG). */
   strip: HomeFile;
@@ -481,6 +554,11 @@ export interface ChannelTypes {
   [Channels.galleriesPick]: { request: GalleryPickRequest; response: GalleryInfo };
   [Channels.galleriesSave]: { request: GallerySaveRequest; response: GallerySaveResult };
   [Channels.galleriesDelete]: { request: GalleryRef; response: null };
+  [Channels.galleriesRegenerate]: { request: GalleryRegenerateRequest; response: GalleryRegenerateResult };
+  [Channels.galleriesCheckpoints]: { request: GalleryRef; response: GalleryCheckpoint[] };
+  [Channels.modelsList]: { request: void; response: ModelInfo[] };
+  [Channels.modelsImport]: { request: ModelImportRequest; response: ModelInfo };
+  [Channels.modelsDelete]: { request: ModelRef; response: null };
   [Channels.latentArithmetic]: { request: LatentArithmeticRequest; response: LatentArithmeticResult };
   [Channels.latentInterpolate]: { request: LatentInterpolateRequest; response: LatentInterpolateResult };
 }
@@ -644,9 +722,9 @@ export interface Api {
   /** `dialog:saveFile`: the native save dialog (Electron only; rejects with UNSUPPORTED elsewhere). */
   saveFileDialog(request: SaveFileRequest): Promise<string | null>;
 
-  /** `galleries:create`: draws a gallery from seeded latents at the run's latest checkpoint. */
+  /** `galleries:create`: draws a gallery from seeded latents at a run's latest checkpoint, or by an imported model. */
   createGallery(request: GalleryCreateRequest): Promise<GalleryInfo>;
-  /** `galleries:list`: newest first; one run's when `runId` is given. */
+  /** `galleries:list`: newest first; one run's (`runId`) or one model's (`modelId`) when given. */
   listGalleries(request?: GalleryListRequest): Promise<GallerySummary[]>;
   /** `galleries:get`: a gallery with its images. */
   getGallery(request: GalleryRef): Promise<GalleryInfo>;
@@ -654,8 +732,19 @@ export interface Api {
   pickGalleryImages(request: GalleryPickRequest): Promise<GalleryInfo>;
   /** `galleries:save`: writes PNGs (or one grid) into a folder, never replacing a file. */
   saveGallery(request: GallerySaveRequest): Promise<GallerySaveResult>;
-  /** `galleries:delete`: the gallery's rows and files. */
+  /** `galleries:delete`: the gallery's rows and files, and its latent-lab folders. */
   deleteGallery(request: GalleryRef): Promise<null>;
+  /** `galleries:regenerate`: one image drawn again from its latent at a checkpoint of `galleries:checkpoints`. */
+  regenerateGalleryImage(request: GalleryRegenerateRequest): Promise<GalleryRegenerateResult>;
+  /** `galleries:checkpoints`: the steps the gallery's images can be drawn again at, oldest first. */
+  galleryCheckpoints(request: GalleryRef): Promise<GalleryCheckpoint[]>;
+
+  /** `models:list`: imported generators, by name. */
+  listModels(): Promise<ModelInfo[]>;
+  /** `models:import`: copies an exported generator folder into the studio home (a taken name is refused). */
+  importModel(request: ModelImportRequest): Promise<ModelInfo>;
+  /** `models:delete`: the model's folder and its galleries go too. */
+  deleteModel(request: ModelRef): Promise<null>;
 
   /** `latent:arithmetic`: G(a − b + c) in latent space next to the pixel-wise G(a) − G(b) + G(c). */
   latentArithmetic(request: LatentArithmeticRequest): Promise<LatentArithmeticResult>;
@@ -729,6 +818,11 @@ export function createApi(transport: ApiTransport): Api {
     pickGalleryImages: call(Channels.galleriesPick),
     saveGallery: call(Channels.galleriesSave),
     deleteGallery: call(Channels.galleriesDelete),
+    regenerateGalleryImage: call(Channels.galleriesRegenerate),
+    galleryCheckpoints: call(Channels.galleriesCheckpoints),
+    listModels: call(Channels.modelsList),
+    importModel: call(Channels.modelsImport),
+    deleteModel: call(Channels.modelsDelete),
     latentArithmetic: call(Channels.latentArithmetic),
     latentInterpolate: call(Channels.latentInterpolate),
     fileUrl: (file) => transport.filesBase + encodeHomeFile(file),

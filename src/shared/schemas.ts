@@ -9,7 +9,7 @@ import {
   type Channel,
   type RequestOf,
 } from './contract';
-import { DATASET_SIZES, FIT_MODES, IMAGE_SIZES, MODEL_KINDS } from './types';
+import { DATASET_SIZES, FIT_MODES, IMAGE_SIZES, MODEL_KINDS, MODEL_NAME_PATTERN } from './types';
 
 export const LIMITS = {
   /** Longest path accepted (bytes of UTF-16, roughly PATH_MAX). */
@@ -154,18 +154,30 @@ export const saveFileRequest = z.strictObject({
     .optional(),
 });
 
-export const galleryCreateRequest = z.strictObject({
-  runId: id,
-  count: int(1, LIMITS.galleryImages).optional(),
-  seed: int(0, LIMITS.seed).optional(),
-  perClass: int(1, LIMITS.galleryImages).optional(),
-  classes: z.array(int(0, LIMITS.classes)).min(1).max(LIMITS.classes).optional(),
-  name: label(LIMITS.name).optional(),
-});
+/** Exactly one of `runId` / `modelId`: where a gallery's images come from. */
+const oneSource = (v: { runId?: number; modelId?: number }) => (v.runId === undefined) !== (v.modelId === undefined);
+const ONE_SOURCE = { message: 'give runId or modelId (one of them)', path: ['runId'] };
+
+export const galleryCreateRequest = z
+  .strictObject({
+    runId: id.optional(),
+    modelId: id.optional(),
+    count: int(1, LIMITS.galleryImages).optional(),
+    seed: int(0, LIMITS.seed).optional(),
+    perClass: int(1, LIMITS.galleryImages).optional(),
+    classes: z.array(int(0, LIMITS.classes)).min(1).max(LIMITS.classes).optional(),
+    name: label(LIMITS.name).optional(),
+  })
+  .refine(oneSource, ONE_SOURCE);
 
 export const galleryRef = z.strictObject({ galleryId: id });
 
-export const galleryListRequest = z.union([nothing, z.strictObject({ runId: id.optional() })]);
+export const galleryListRequest = z.union([
+  nothing,
+  z
+    .strictObject({ runId: id.optional(), modelId: id.optional() })
+    .refine((v) => v.runId === undefined || v.modelId === undefined, { message: 'give runId or modelId, not both', path: ['runId'] }),
+]);
 
 export const galleryPickRequest = z.strictObject({
   galleryId: id,
@@ -181,6 +193,20 @@ export const gallerySaveRequest = z.strictObject({
 });
 
 const galleryImage = int(0, LIMITS.galleryImages - 1);
+const classIndex = int(0, LIMITS.classes - 1);
+
+export const galleryRegenerateRequest = z.strictObject({
+  galleryId: id,
+  index: galleryImage,
+  checkpointStep: int(0, LIMITS.steps).optional(),
+});
+
+export const modelImportRequest = z.strictObject({
+  path: absolutePath,
+  name: z.string().regex(MODEL_NAME_PATTERN, "a model name is 1 to 100 letters, digits, '.', '_' or '-' (not starting with '.' or '-')").optional(),
+});
+
+export const modelRef = z.strictObject({ modelId: id });
 
 export const latentArithmeticRequest = z.strictObject({
   galleryId: id,
@@ -190,10 +216,12 @@ export const latentArithmeticRequest = z.strictObject({
       z.strictObject({
         name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, 'an operand name is a letter or _ then letters, digits or _ (at most 32)'),
         indices: z.array(galleryImage).min(1, 'choose at least one image').max(LIMITS.labMean),
+        classLabel: classIndex.optional(),
       }),
     )
     .min(1, 'give at least one operand')
     .max(LIMITS.labOperands),
+  resultClass: classIndex.optional(),
 });
 
 export const latentInterpolateRequest = z.strictObject({
@@ -203,6 +231,8 @@ export const latentInterpolateRequest = z.strictObject({
   frames: int(2, LIMITS.labFrames),
   mode: z.enum(['lerp', 'slerp']).optional(),
   delayMs: int(10, 10_000).optional(),
+  fromClass: classIndex.optional(),
+  toClass: classIndex.optional(),
 });
 
 type RequestSchemas = { [C in Channel]: z.ZodType<RequestOf<C>, unknown> };
@@ -230,6 +260,11 @@ export const requestSchemas: RequestSchemas = {
   [Channels.galleriesPick]: galleryPickRequest,
   [Channels.galleriesSave]: gallerySaveRequest,
   [Channels.galleriesDelete]: galleryRef,
+  [Channels.galleriesRegenerate]: galleryRegenerateRequest,
+  [Channels.galleriesCheckpoints]: galleryRef,
+  [Channels.modelsList]: nothing,
+  [Channels.modelsImport]: modelImportRequest,
+  [Channels.modelsDelete]: modelRef,
   [Channels.latentArithmetic]: latentArithmeticRequest,
   [Channels.latentInterpolate]: latentInterpolateRequest,
 };

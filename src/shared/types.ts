@@ -177,3 +177,28 @@ export interface DatasetRecord {
   /** Of those, how many could not be used. */
   skipped: number;
 }
+
+/** An imported model's name: what `<home>/models/<name>` and `--model NAME` take. */
+export const MODEL_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
+
+/** An imported generator (an exported TensorFlow.js Layers model with its sidecar). */
+export interface ModelRecord {
+  id: number;
+  /** The name to explore it by (`--model NAME`); its folder is `<home>/models/<name>`. */
+  name: string;
+  /** The folder it was imported from. */
+  sourcePath: string;
+  kind: ModelKind;
+  latent: number;
+  size: number;
+  channels: ImageChannels;
+  /** Conditional models: the number of classes; else 0. */
+  numClasses: number;
+  classNames: string[];
+  /** The training step of its weights. */
+  step: number;
+  /** The run it was exported from (in the studio that exported it), when known. */
+  fromRunId: number | null;
+  fromRunName: string | null;
+  createdAt: string;
+}

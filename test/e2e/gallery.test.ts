@@ -1,6 +1,9 @@
-// The gallery in Debian's Chromium against the built `gan-studio serve`: a tiny run trained through
-// the API, opened from Runs with its "Gallery" button; generate, pick three images (mouse and
-// keyboard), save them through the server-side folder browser, and find the three PNGs on disk.
+// The gallery in Debian's Chromium against the built `gan-studio serve`: a tiny two-epoch run trained
+// through the API, opened from Runs with its "Gallery" button; generate, pick three images (mouse and
+// keyboard), save them through the server-side folder browser, and find the three PNGs on disk; draw
+// one image again at the first epoch's checkpoint, next to the original; import the run's exported
+// generator on the page and draw a gallery from it.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +13,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticIdxSet } from '../integration/helpers/idx-files';
 import { chromiumMissingReason, launchChromium, screenshot, watchProblems, type PageProblems } from './helpers/browser';
-import { startServe, type RunningServe } from './helpers/serve';
+import { REPO_ROOT, startServe, type RunningServe } from './helpers/serve';
 
 const missing = chromiumMissingReason();
 if (missing) console.warn(missing);
@@ -21,7 +24,7 @@ type Api = {
   listRuns(): Promise<{ id: number; name: string; status: string }[]>;
 };
 
-describe.skipIf(missing !== null)('gallery in Chromium: generate → pick three → save to a folder', () => {
+describe.skipIf(missing !== null)('gallery in Chromium: generate → pick three → save → regenerate at a checkpoint → imported model', () => {
   let server: RunningServe;
   let browser: Browser;
   let page: Page;
@@ -56,7 +59,8 @@ describe.skipIf(missing !== null)('gallery in Chromium: generate → pick three 
 
   it('trains a tiny run through the API', async () => {
     await page.evaluate(
-      (path) => (window as unknown as { api: Api }).api.startTraining({ data: path, model: 'gan', latent: 8, steps: 2, batch: 8, name: 'tiny-gallery', backend: 'wasm' }),
+      // 16 images, batch 8: checkpoints (and generator snapshots) at steps 2 and 4.
+      (path) => (window as unknown as { api: Api }).api.startTraining({ data: path, model: 'gan', latent: 8, epochs: 2, batch: 8, name: 'tiny-gallery', backend: 'wasm' }),
       idxPath,
     );
     await expect
@@ -73,7 +77,7 @@ describe.skipIf(missing !== null)('gallery in Chromium: generate → pick three 
     await expect.poll(() => open.isEnabled(), { timeout: SLOW }).toBe(true);
     await open.click();
     await page.getByRole('heading', { name: 'Gallery', level: 1 }).waitFor();
-    await expect.poll(() => page.getByLabel('Run').inputValue()).not.toBe('');
+    await expect.poll(() => page.getByLabel('Source').inputValue()).toMatch(/^run:\d+$/);
 
     await page.getByLabel('Images', { exact: true }).fill('6');
     await page.getByLabel('Seed').fill('3');
@@ -119,6 +123,59 @@ describe.skipIf(missing !== null)('gallery in Chromium: generate → pick three 
       expect([meta.format, meta.width, meta.height]).toEqual(['png', 28, 28]);
     }
     expect(files.map((f) => /-(\d{4})\.png$/.exec(f)?.[1])).toEqual(['0000', '0002', '0004']);
+  });
+
+  it('draws an image again at the first epoch’s checkpoint, next to the original', async () => {
+    await page.getByRole('button', { name: 'Regenerate image 2 at checkpoint…' }).click();
+    const panel = page.getByRole('region', { name: 'Regenerate at checkpoint' });
+    await panel.waitFor();
+    const step = panel.getByLabel('Checkpoint');
+    await expect.poll(() => step.locator('option').allTextContents(), { timeout: SLOW }).toEqual(['step 2 · epoch 1', 'step 4 · epoch 2 (this gallery)']);
+    expect(await step.inputValue()).toBe('2');
+    await panel.getByRole('button', { name: 'Regenerate', exact: true }).click();
+    const drawn = panel.getByTestId('regenerated');
+    await expect.poll(() => drawn.count(), { timeout: SLOW }).toBe(1);
+    expect(await drawn.locator('figcaption').textContent()).toBe('step 2 · epoch 1');
+    expect(await panel.getByText('Original · step 4 · epoch 2').count()).toBe(1);
+    await expect
+      .poll(() => panel.locator('img').evaluateAll((imgs) => imgs.length === 2 && imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth === 28)), { timeout: SLOW })
+      .toBe(true);
+    const src = await drawn.locator('img').getAttribute('src');
+    expect(decodeURIComponent(src ?? '')).toMatch(/\/files\/galleries\/\d+\/regenerated\/0001-step2\.png$/);
+    await screenshot(page, 'gallery-regenerate');
+  });
+
+  it('imports the run’s exported generator on the page and draws a gallery from it', async () => {
+    const exported = join(out, 'export');
+    const runs = await page.evaluate(async () => (window as unknown as { api: Api }).api.listRuns());
+    const cli = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/gan-studio.js'), 'export', '--run', String(runs[0]!.id), '--out', exported, '--home', server.home], {
+      env: { ...process.env, GAN_STUDIO_BACKEND: 'wasm' },
+      encoding: 'utf8',
+      timeout: SLOW,
+    });
+    expect(cli.status, cli.stderr).toBe(0);
+
+    const models = page.getByRole('region', { name: 'Imported models' });
+    await models.getByLabel('Name').fill('tiny-model');
+    await models.getByRole('button', { name: 'Import model…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Choose a folder' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Folder path').fill(exported);
+    await dialog.getByRole('button', { name: 'Go' }).click();
+    await expect.poll(() => dialog.getByLabel('Folder path').inputValue()).toBe(exported);
+    await dialog.getByRole('button', { name: 'Choose this folder' }).click();
+    await models.getByRole('status').filter({ hasText: 'Imported “tiny-model”' }).waitFor({ timeout: SLOW });
+    expect(await models.getByRole('row', { name: /tiny-model/ }).count()).toBe(1);
+
+    // The model is a source beside the runs.
+    const source = page.getByLabel('Source');
+    expect(await source.locator('optgroup[label="Imported models"] option').allTextContents()).toEqual(['tiny-model · GAN (MLP) · step 4']);
+    await source.selectOption({ label: 'tiny-model · GAN (MLP) · step 4' });
+    await page.getByLabel('Images', { exact: true }).fill('4');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await expect.poll(() => page.getByRole('button', { name: /^Image \d+/ }).count(), { timeout: SLOW }).toBe(4);
+    expect(await page.getByRole('heading', { name: 'tiny-model · seed 3', level: 2 }).count()).toBe(1);
+    await expect.poll(() => page.locator('.tile img').evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).naturalWidth === 28))).toBe(true);
   });
 
   it('logged no console error and no CSP violation', async () => {

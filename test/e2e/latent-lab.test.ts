@@ -1,12 +1,14 @@
 // The latent lab in Debian's Chromium against the built `gan-studio serve`: a tiny run trained
 // through the API, a gallery generated on the Gallery page, then an arithmetic (a − b + c with b a
 // mean of two images) and an interpolation run from the lab panel; the result images load in the
-// page and their files exist under the studio home.
-import { existsSync } from 'node:fs';
+// page and their files exist under the studio home. Then a tiny conditional run: an operand drawn in
+// a class picked in the lab, and a walk from one class to another.
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticIdxSet } from '../integration/helpers/idx-files';
 import { chromiumMissingReason, launchChromium, screenshot, watchProblems, type PageProblems } from './helpers/browser';
@@ -30,6 +32,7 @@ describe.skipIf(missing !== null)('latent lab in Chromium: arithmetic and interp
   let data: string;
   let home: string;
   let idxPath: string;
+  let shapes: string;
 
   const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
   const loaded = (selector: string) =>
@@ -40,6 +43,13 @@ describe.skipIf(missing !== null)('latent lab in Chromium: arithmetic and interp
   beforeAll(async () => {
     data = await mkdtemp(join(tmpdir(), 'gan-studio-e2e-lab-data-'));
     const idx = writeSyntheticIdxSet(data, 16);
+    shapes = join(data, 'shapes');
+    for (const [cls, shade] of [['circle', 40], ['square', 220]] as const) {
+      mkdirSync(join(shapes, cls), { recursive: true });
+      for (let i = 0; i < 8; i++) {
+        await sharp(Buffer.alloc(28 * 28, shade + i), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(shapes, cls, `${i}.png`));
+      }
+    }
     server = await startServe({ env: { GAN_STUDIO_BACKEND: 'wasm' } });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
@@ -72,7 +82,7 @@ describe.skipIf(missing !== null)('latent lab in Chromium: arithmetic and interp
   it('generates a gallery on the Gallery page', async () => {
     await nav('Gallery').click();
     await page.getByRole('heading', { name: 'Gallery', level: 1 }).waitFor();
-    const run = page.getByLabel('Run');
+    const run = page.getByLabel('Source');
     await expect.poll(() => run.locator('option').count(), { timeout: SLOW }).toBeGreaterThan(1);
     await run.selectOption({ index: 1 });
     await page.getByLabel('Images', { exact: true }).fill('6');
@@ -127,6 +137,44 @@ describe.skipIf(missing !== null)('latent lab in Chromium: arithmetic and interp
     expect(files.map((f) => f.split('/').pop())).toEqual(['strip.png', 'animation.gif']);
     for (const f of files) expect(existsSync(join(home, f)), f).toBe(true);
     await screenshot(page, 'latent-lab');
+  });
+
+  it('draws an operand and a walk in classes picked for a conditional run', async () => {
+    await page.evaluate(
+      (path) => (window as unknown as { api: Api }).api.startTraining({ data: path, model: 'cgan', labels: true, latent: 8, steps: 2, batch: 8, name: 'tiny-classes', backend: 'wasm' }),
+      shapes,
+    );
+    await expect
+      .poll(() => page.evaluate(async () => (await (window as unknown as { api: Api }).api.listRuns()).find((r) => r.name === 'tiny-classes')?.status), { timeout: SLOW })
+      .toBe('completed');
+    await nav('Runs').click();
+    await nav('Gallery').click();
+    const source = page.getByLabel('Source');
+    await expect.poll(() => source.locator('option').allTextContents(), { timeout: SLOW }).toContainEqual(expect.stringMatching(/tiny-classes/));
+    await source.selectOption({ label: (await source.locator('option').allTextContents()).find((t) => t.includes('tiny-classes'))! });
+    await page.getByLabel('Images per class').fill('2');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await expect.poll(() => page.getByRole('button', { name: /^Image \d+ \((circle|square)\)$/ }).count(), { timeout: SLOW }).toBe(4);
+
+    // Operand a: image 1 (a circle) drawn as a square.
+    await page.getByRole('button', { name: /^Lab image 1 \(circle\)/ }).click();
+    await page.getByLabel('Class of operand a').selectOption({ label: 'square' });
+    await page.getByLabel('Expression').fill('a');
+    await page.getByRole('button', { name: 'Run arithmetic' }).click();
+    const sum = page.getByTestId('arithmetic-result');
+    await expect.poll(() => sum.getByText('G(a) · image 1 · square').count(), { timeout: SLOW }).toBe(1);
+    await expect.poll(() => sum.getByText('G(a) · latent space · square').count()).toBe(1);
+
+    // A walk from image 1 (a circle) to image 2 (a circle) that ends as a square.
+    await page.getByLabel('From', { exact: true }).selectOption({ label: 'Image 1' });
+    await page.getByLabel('To', { exact: true }).selectOption({ label: 'Image 2' });
+    await page.getByLabel('To class').selectOption({ label: 'square' });
+    await page.getByLabel('Frames', { exact: true }).fill('4');
+    await page.getByRole('button', { name: 'Interpolate' }).click();
+    const walk = page.getByTestId('interpolation-result');
+    await expect.poll(() => walk.getByText(/^Strip · 4 frames · \w+ · circle → square$/).count(), { timeout: SLOW }).toBe(1);
+    await expect.poll(() => loaded('[data-testid="interpolation-result"] img'), { timeout: SLOW }).toBe(true);
+    await screenshot(page, 'latent-lab-classes');
   });
 
   it('logged no console error and no CSP violation', async () => {

@@ -170,6 +170,19 @@ describe('gan-studio export and import-model', () => {
     const dup = await runCli(['import-model', d.dir, '--name', 'tiny'], home);
     expect(dup.code, show(dup)).toBe(2);
     expect(dup.stderr).toMatch(/already a model "tiny"/);
+    // Recorded in the studio: `models` lists it (once), and `generate --model` draws what the run draws.
+    const listed = await runCli(['models', '--json'], home);
+    expect(listed.code, show(listed)).toBe(0);
+    expect(listed.events).toHaveLength(1);
+    expect(listed.events[0]).toMatchObject({ name: 'tiny', model: 'dcgan', size: 28, channels: 1, latent: 100, step: 2, fromRunId: 1, source: d.dir, dir: join(home, 'models', 'tiny') });
+    const table = await runCli(['models'], home);
+    expect(table.stdout).toMatch(/^ID\s+NAME\s+MODEL\s+SIZE\s+LATENT\s+CLASSES\s+STEP\s+FROM RUN\n1\s+tiny\s+dcgan\s+28x1\s+100\s+-\s+2\s+#1 /);
+    const fromName = await tempDir('gan-gen-model-');
+    const gm = await runCli(['generate', '--model', 'tiny', '--count', '1', '--seed', '1', '--out', fromName, '--json'], home);
+    expect(gm.code, show(gm)).toBe(0);
+    const [modelPng] = done(gm.events).files as string[];
+    expect(modelPng).toBe(join(fromName, 'model-tiny-step2-seed1-0000.png'));
+    expect(sha256(modelPng!)).toBe(sha256(png!));
     const [fromRun, fromModel] = [await tempDir('gan-lat-'), await tempDir('gan-lat-')];
     const a = await runCli(['interpolate', '--run', RUN, '--from', '3', '--to', '4', '--steps', '3', '--out', join(fromRun, 'w.png'), '--json'], home);
     const b = await runCli(['interpolate', '--model', 'tiny', '--from', '3', '--to', '4', '--steps', '3', '--out', join(fromModel, 'w.png'), '--json'], home);

@@ -1,18 +1,24 @@
-// Galleries: N images drawn from seeded latents at a run's latest checkpoint, kept as PNGs under
-// <home>/galleries/<id>/ and as rows holding each image's latent (seed + index + class), so any
-// image can be drawn again later, also at another checkpoint. Saving copies them (or one grid of
-// them) into a user's folder and never replaces a file that is already there.
+// Galleries: N images drawn from seeded latents at a run's latest checkpoint (or by an imported
+// model), kept as PNGs under <home>/galleries/<id>/ and as rows holding each image's latent (seed +
+// index + class), so any image can be drawn again later, also at another checkpoint of the run
+// (a full checkpoint or a generator snapshot: see engine/generator-snapshot.ts). Saving copies them
+// (or one grid of them) into a user's folder and never replaces a file that is already there.
+// Deleting a gallery (or its run, or its model) removes its files and its latent-lab folders.
 
 import { constants as fsConstants, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { copyFile, link, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { RunRecord } from '../../shared/types';
+import type { ModelConfig, RunRecord } from '../../shared/types';
 import { selectBackend } from './engine/backends';
+import { loadGeneratorExport } from './engine/export';
 import { LoadedGenerator } from './engine/generator';
+import { listSnapshots } from './engine/generator-snapshot';
 import { encodePng, tileGrid, writeImagePngs, type ImageBatch } from './engine/image-grid';
 import { isConditional } from './engine/models';
+import { labDir, runDir } from './home';
 import type { GalleryImageRecord, GalleryRecord, GalleryStore, GallerySummaryRecord } from './store/gallery-store';
+import type { ModelStore, StoredModel } from './store/model-store';
 import type { RunStore } from './store/run-store';
 import { freeName, StudioError } from './studio';
 
@@ -20,14 +26,17 @@ export const GALLERIES_DIRNAME = 'galleries';
 export const MAX_GALLERY_IMAGES = 1024;
 
 export interface CreateGalleryRequest {
-  runId: number;
-  /** Images in all (unconditional runs; conditional runs without perClass cycle through the classes). */
+  /** The run to draw from (at its latest checkpoint); give this or `modelId`. */
+  runId?: number;
+  /** The imported model to draw from; give this or `runId`. */
+  modelId?: number;
+  /** Images in all (unconditional models; conditional ones without perClass cycle through the classes). */
   count?: number;
   /** Default 1. */
   seed?: number;
-  /** Conditional runs: this many images of each class, one row per class. */
+  /** Conditional models: this many images of each class, one row per class. */
   perClass?: number;
-  /** Conditional runs with perClass: only these classes (indices), in this order. */
+  /** Conditional models with perClass: only these classes (indices), in this order. */
   classes?: number[];
   name?: string;
 }
@@ -42,13 +51,35 @@ export interface SaveGalleryRequest {
 }
 
 export interface Gallery extends GalleryRecord {
-  run: RunRecord;
+  /** The run it was drawn from, or null for an imported model's gallery. */
+  run: RunRecord | null;
+  /** The imported model it was drawn from, or null for a run's gallery. */
+  model: StoredModel | null;
+  /** The generator's config; class names from the run record or the model's sidecar. */
+  config: ModelConfig;
+  /** `run 3` or `model "faces"`, for messages. */
+  sourceName: string;
   images: (GalleryImageRecord & { path: string })[];
 }
 
 export interface SavedGallery {
   dir: string;
   files: string[];
+}
+
+/** A step of a run the generator can be loaded at: a full checkpoint or a generator snapshot. */
+export interface GeneratorCheckpoint {
+  step: number;
+  /** Completed epochs at that step; null for an imported model (its sidecar does not say). */
+  epoch: number | null;
+}
+
+export interface RegeneratedImage {
+  galleryId: number;
+  index: number;
+  step: number;
+  epoch: number | null;
+  path: string;
 }
 
 /** `<home>/galleries/<id>`. */
@@ -59,28 +90,44 @@ export function galleryDir(home: string, galleryId: number): string {
 
 const imageName = (index: number) => `${String(index).padStart(4, '0')}.png`;
 
+/** A generator source, resolved: a run or an imported model, with its config and a name for messages. */
+type Source = { run: RunRecord; model: null; config: ModelConfig; name: string } | { run: null; model: StoredModel; config: ModelConfig; name: string };
+
+/** An imported model's config, from its row (the sidecar's fields). */
+export function modelConfigOf(model: StoredModel): ModelConfig {
+  return {
+    kind: model.kind,
+    size: model.size as ModelConfig['size'],
+    channels: model.channels,
+    latent: model.latent,
+    numClasses: model.numClasses,
+    classNames: model.classNames,
+  };
+}
+
 export class GalleryService {
   constructor(
     private readonly home: string,
     private readonly runs: RunStore,
+    private readonly models: ModelStore,
     private readonly store: GalleryStore,
   ) {}
 
   async create(request: CreateGalleryRequest): Promise<Gallery> {
-    const run = this.run(request.runId);
+    const source = this.source(request);
     const seed = request.seed ?? 1;
     if (!Number.isSafeInteger(seed) || seed < 0) throw new StudioError(`seed must be a non-negative integer (got ${seed})`);
-    const conditional = isConditional(run.config.model.kind);
-    const numClasses = run.config.model.numClasses;
+    const conditional = isConditional(source.config.kind);
+    const numClasses = source.config.numClasses;
     let labels: number[] | null = null;
     let perClass: number | null = null;
     let count: number;
     if (request.perClass !== undefined || request.classes !== undefined) {
-      if (!conditional) throw new StudioError(`run ${run.id} is not a conditional model: a class-by-class gallery needs a cgan or cdcgan run`);
+      if (!conditional) throw new StudioError(`${source.name} is not a conditional model: a class-by-class gallery needs a cgan or cdcgan generator`);
       perClass = request.perClass ?? 1;
       const classes = request.classes ?? Array.from({ length: numClasses }, (_, c) => c);
       const bad = classes.find((c) => !Number.isInteger(c) || c < 0 || c >= numClasses);
-      if (bad !== undefined) throw new StudioError(`class ${bad} is out of range: run ${run.id} has classes 0 to ${numClasses - 1}`);
+      if (bad !== undefined) throw new StudioError(`class ${bad} is out of range: ${source.name} has classes 0 to ${numClasses - 1}`);
       if (classes.length === 0) throw new StudioError('choose at least one class');
       labels = classes.flatMap((c) => Array<number>(perClass!).fill(c));
       count = labels.length;
@@ -92,9 +139,15 @@ export class GalleryService {
       throw new StudioError(`a gallery holds 1 to ${MAX_GALLERY_IMAGES} images (asked for ${count})`);
     }
 
-    const checkpoint = this.runs.latestCheckpoint(run.id);
-    if (!checkpoint || !existsSync(checkpoint.path)) throw new StudioError(`run ${run.id} has no checkpoint yet`, 'conflict');
-    const generator = await this.load(checkpoint.path);
+    let at: GeneratorCheckpoint;
+    if (source.run) {
+      const latest = this.generatorCheckpoints(source.run.id).at(-1);
+      if (!latest) throw new StudioError(`run ${source.run.id} has no checkpoint yet`, 'conflict');
+      at = latest;
+    } else {
+      at = { step: source.model.step, epoch: null };
+    }
+    const generator = await this.load(source, at.step);
     let batch: ImageBatch;
     try {
       batch = await generator.sample(count, seed, labels);
@@ -102,11 +155,11 @@ export class GalleryService {
       generator.dispose();
     }
     const gallery = this.store.create({
-      runId: run.id,
-      name: request.name?.trim() || `${run.name} · seed ${seed}`,
+      source: source.run ? { runId: source.run.id } : { modelId: source.model.id },
+      name: request.name?.trim() || `${source.run ? source.run.name : source.model.name} · seed ${seed}`,
       seed,
-      step: checkpoint.step,
-      epoch: checkpoint.epoch,
+      step: at.step,
+      epoch: at.epoch ?? 0,
       perClass,
       images: Array.from({ length: count }, (_, i) => ({ seed, latentIndex: i, classLabel: labels ? labels[i]! : null })),
     });
@@ -126,16 +179,23 @@ export class GalleryService {
     const gallery = this.store.get(galleryId);
     if (!gallery) throw new StudioError(`there is no gallery ${galleryId}`, 'not-found');
     const dir = galleryDir(this.home, galleryId);
+    const source = gallery.runId !== null ? this.source({ runId: gallery.runId }) : this.source({ modelId: gallery.modelId! });
     return {
       ...gallery,
-      run: this.run(gallery.runId),
+      run: source.run,
+      model: source.model,
+      config: source.config,
+      sourceName: source.name,
       images: this.store.images(galleryId).map((img) => ({ ...img, path: path.join(dir, imageName(img.index)) })),
     };
   }
 
-  list(runId?: number): GallerySummaryRecord[] {
-    if (runId !== undefined) this.run(runId);
-    return this.store.list(runId);
+  /** Newest first; one run's or one model's when the filter names it. */
+  list(filter: { runId?: number; modelId?: number } = {}): GallerySummaryRecord[] {
+    if (filter.runId !== undefined && filter.modelId !== undefined) throw new StudioError('list the galleries of a run or of a model (not both)');
+    if (filter.runId !== undefined) this.source({ runId: filter.runId });
+    if (filter.modelId !== undefined) this.source({ modelId: filter.modelId });
+    return this.store.list(filter);
   }
 
   setPicked(galleryId: number, indices: readonly number[], picked: boolean): Gallery {
@@ -147,21 +207,49 @@ export class GalleryService {
   }
 
   /**
+   * The steps a run's generator can be loaded at, oldest first: its full checkpoints and its
+   * per-epoch generator snapshots (files that exist).
+   */
+  generatorCheckpoints(runId: number): (GeneratorCheckpoint & { path: string; epoch: number })[] {
+    const byStep = new Map<number, { step: number; epoch: number; path: string }>();
+    for (const c of this.runs.checkpoints(runId)) if (existsSync(c.path)) byStep.set(c.step, { step: c.step, epoch: c.epoch, path: c.path });
+    // A snapshot holds only G: a smaller file to read than the full checkpoint at the same step.
+    for (const s of listSnapshots(runDir(this.home, runId))) byStep.set(s.step, s);
+    return [...byStep.values()].sort((a, b) => a.step - b.step);
+  }
+
+  /** Where a gallery's images can be drawn again: its run's checkpoints, or its model's own step. */
+  checkpoints(galleryId: number): GeneratorCheckpoint[] {
+    const gallery = this.get(galleryId);
+    if (gallery.model) return [{ step: gallery.model.step, epoch: null }];
+    return this.generatorCheckpoints(gallery.runId!).map(({ step, epoch }) => ({ step, epoch }));
+  }
+
+  /**
+   * A gallery's generator at `step` (default: the step its images were drawn at): the run's
+   * checkpoint or snapshot at that step, or the imported model. The caller disposes it.
+   */
+  async openGenerator(gallery: Gallery, step = gallery.step): Promise<LoadedGenerator> {
+    const { config, sourceName: name } = gallery;
+    return this.load(gallery.run ? { run: gallery.run, model: null, config, name } : { run: null, model: gallery.model!, config, name }, step);
+  }
+
+  /**
    * Draws one gallery image again from its latent, at the gallery's checkpoint or another one of
    * the run's (by step). Writes `<gallery>/regenerated/<index>-step<step>.png`; returns its path.
    */
-  async regenerate(galleryId: number, index: number, checkpointStep?: number): Promise<{ path: string; step: number }> {
+  async regenerate(galleryId: number, index: number, checkpointStep?: number): Promise<RegeneratedImage> {
     const gallery = this.get(galleryId);
-    const image = gallery.images[index];
-    if (!Number.isInteger(index) || !image) throw new StudioError(`gallery ${galleryId} has no image ${index}`, 'not-found');
-    const checkpoints = this.runs.checkpoints(gallery.runId).filter((c) => existsSync(c.path));
+    const image = Number.isInteger(index) ? gallery.images[index] : undefined;
+    if (!image) throw new StudioError(`gallery ${galleryId} has no image ${index}`, 'not-found');
     const step = checkpointStep ?? gallery.step;
-    const checkpoint = checkpoints.find((c) => c.step === step);
-    if (!checkpoint) {
-      const known = checkpoints.map((c) => c.step).join(', ') || 'none';
+    const at = this.checkpoints(galleryId).find((c) => c.step === step);
+    if (!at) {
+      if (gallery.model) throw new StudioError(`${gallery.sourceName} has only the weights it was exported with (step ${gallery.model.step}), not step ${step}`, 'not-found');
+      const known = this.generatorCheckpoints(gallery.runId!).map((c) => c.step).join(', ') || 'none';
       throw new StudioError(`run ${gallery.runId} has no checkpoint at step ${step} (checkpoints: ${known})`, 'not-found');
     }
-    const generator = await this.load(checkpoint.path);
+    const generator = await this.openGenerator(gallery, step);
     let batch: ImageBatch;
     try {
       // A seed's draw is one stream: row i is the same whatever the count, so draw rows 0..i and keep i.
@@ -174,11 +262,11 @@ export class GalleryService {
     const one = sliceBatch(batch, image.latentIndex);
     const dir = path.join(galleryDir(this.home, galleryId), 'regenerated');
     mkdirSync(dir, { recursive: true });
-    const [file] = await writeImagePngs(dir, one, [`${String(index).padStart(4, '0')}-step${checkpoint.step}.png`]);
-    return { path: file!, step: checkpoint.step };
+    const [file] = await writeImagePngs(dir, one, [`${String(index).padStart(4, '0')}-step${step}.png`]);
+    return { galleryId, index, step, epoch: at.epoch, path: file! };
   }
 
-  /** Copies the picked (or all) images, or one grid of them, into `outDir`; never replaces a file. */
+/** Copies the picked (or all) images, or one grid of them, into `outDir`; never replaces a file. */
   async save(request: SaveGalleryRequest): Promise<SavedGallery> {
     const gallery = this.get(request.galleryId);
     const chosen = request.which === 'picked' ? gallery.images.filter((i) => i.picked) : gallery.images;
@@ -203,7 +291,7 @@ export class GalleryService {
     const files: string[] = [];
     const saved: { index: number; path: string }[] = [];
     for (const image of chosen) {
-      const className = image.classLabel === null ? '' : `-${safeName(gallery.run.config.model.classNames?.[image.classLabel] ?? `class${image.classLabel}`)}`;
+      const className = image.classLabel === null ? '' : `-${safeName(gallery.config.classNames?.[image.classLabel] ?? `class${image.classLabel}`)}`;
       const file = await writeNew(dir, `${stem}-${String(image.index).padStart(4, '0')}${className}`, (dest) =>
         copyFile(image.path, dest, fsConstants.COPYFILE_EXCL),
       );
@@ -216,24 +304,53 @@ export class GalleryService {
 
   delete(galleryId: number): void {
     this.get(galleryId);
+    this.removeFiles(galleryId);
     this.store.remove(galleryId);
-    rmSync(galleryDir(this.home, galleryId), { recursive: true, force: true });
   }
 
   /** Removes the files of a run's galleries (their rows go with the run's by cascade). */
   removeRunFiles(runId: number): void {
-    for (const id of this.store.idsOfRun(runId)) rmSync(galleryDir(this.home, id), { recursive: true, force: true });
+    for (const id of this.store.idsOfRun(runId)) this.removeFiles(id);
   }
 
-  private run(runId: number): RunRecord {
-    const run = this.runs.getRun(runId);
-    if (!run) throw new StudioError(`there is no run ${runId}`, 'not-found');
-    return run;
+  /** Removes the files of an imported model's galleries (their rows go with the model's by cascade). */
+  removeModelFiles(modelId: number): void {
+    for (const id of this.store.idsOfModel(modelId)) this.removeFiles(id);
   }
 
-  private async load(checkpointPath: string): Promise<LoadedGenerator> {
+  /** A gallery's own folder and the latent-lab folders drawn from it. */
+  private removeFiles(galleryId: number): void {
+    for (const n of this.store.labOutputs(galleryId)) rmSync(labDir(this.home, n), { recursive: true, force: true });
+    rmSync(galleryDir(this.home, galleryId), { recursive: true, force: true });
+  }
+
+  private source(request: { runId?: number; modelId?: number }): Source {
+    if ((request.runId === undefined) === (request.modelId === undefined)) throw new StudioError('give a run or an imported model to draw from (not both)');
+    if (request.runId !== undefined) {
+      const run = this.runs.getRun(request.runId);
+      if (!run) throw new StudioError(`there is no run ${request.runId}`, 'not-found');
+      return { run, model: null, config: run.config.model, name: `run ${run.id}` };
+    }
+    const model = this.models.get(request.modelId!);
+    if (!model) throw new StudioError(`there is no imported model ${request.modelId}`, 'not-found');
+    return { run: null, model, config: modelConfigOf(model), name: `model "${model.name}"` };
+  }
+
+  private async load(source: Source, step: number): Promise<LoadedGenerator> {
+    if (source.model) {
+      if (step !== source.model.step) throw new StudioError(`${source.name} has only the weights it was exported with (step ${source.model.step})`, 'not-found');
+      if (!existsSync(source.model.dir)) throw new StudioError(`the folder of ${source.name} (${source.model.dir}) is missing; import it again`, 'conflict');
+      await selectBackend({ prefer: 'auto' });
+      try {
+        return (await loadGeneratorExport(source.model.dir)).generator;
+      } catch (err) {
+        throw new StudioError((err as Error).message, 'data');
+      }
+    }
+    const checkpoint = this.generatorCheckpoints(source.run.id).find((c) => c.step === step);
+    if (!checkpoint) throw new StudioError(`run ${source.run.id} no longer has the checkpoint at step ${step}`, 'conflict');
     await selectBackend({ prefer: 'auto' });
-    return LoadedGenerator.fromCheckpoint(checkpointPath);
+    return LoadedGenerator.fromCheckpoint(checkpoint.path);
   }
 }
 

@@ -10,6 +10,8 @@ export const HOME_ENV = 'GAN_STUDIO_HOME';
 export const DEFAULT_HOME_DIRNAME = '.gan-studio';
 export const RUNS_DIRNAME = 'runs';
 export const DATASETS_DIRNAME = 'datasets';
+export const MODELS_DIRNAME = 'models';
+export const LAB_DIRNAME = 'lab';
 
 export interface ResolveHomeOptions {
   /** The `--home` value, if the user gave one. Wins over everything else. */
@@ -59,4 +61,20 @@ export function runDir(home: string, runId: number): string {
 /** The folder for cached (decoded, resized) datasets: `<home>/datasets`. */
 export function datasetsDir(home: string): string {
   return path.join(home, DATASETS_DIRNAME);
+}
+
+/** Imported models: `<home>/models`. */
+export function modelsDir(home: string): string {
+  return path.join(home, MODELS_DIRNAME);
+}
+
+/** The latent lab's output folders: `<home>/lab`. */
+export function labRoot(home: string): string {
+  return path.join(home, LAB_DIRNAME);
+}
+
+/** One latent-lab output folder: `<home>/lab/<n>`. */
+export function labDir(home: string, n: number): string {
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`invalid lab folder number: ${String(n)}`);
+  return path.join(labRoot(home), String(n));
 }

@@ -5,22 +5,31 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } fr
 import { readFile, rename } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { BackendInfo, BackendName, CheckpointRecord, EpochSummary, GridRecord, ImageSize, ModelConfig, RunRecord, StepMetrics, TrainConfig } from '../../shared/types';
-import { IMAGE_SIZES, RESUMABLE_STATUSES } from '../../shared/types';
+import { IMAGE_SIZES, MODEL_NAME_PATTERN, RESUMABLE_STATUSES } from '../../shared/types';
 import { isDataError } from './data/data-error';
 import { DatasetConflictError, DatasetImporter, type ImportProgressEvent, type ImportRequest, type ImportSummary } from './data/dataset-importer';
 import { selectBackend } from './engine/backends';
 import { LoadedGenerator } from './engine/generator';
-import { EXPORT_FILES, loadGeneratorExport, writeGeneratorExport, type GeneratorSidecar } from './engine/export';
+import { EXPORT_FILES, loadGeneratorExport, readSidecarSync, sidecarConfig, writeGeneratorExport, type GeneratorSidecar } from './engine/export';
 import { encodeGif, tileGrid, encodePng, writeFileAtomic, writeGridPng, writeImagePngs, type ImageBatch } from './engine/image-grid';
 import { combine, formatExpression, interpolate, meanLatent, parseExpression, seededLatent, type InterpolationMode, type Latent } from './engine/latent';
 import { isConditional, validateModelConfig } from './engine/models';
 import { SetupError, TrainingSession, type TrainingSessionEvents } from './engine/training-session';
 import type { DataReady } from './engine/worker-protocol';
-import { ensureHome, runDir } from './home';
+import { ensureHome, modelsDir, runDir } from './home';
 import { openDatabase, type Database } from './store/database';
 import { DatasetStore, type StoredDataset } from './store/dataset-store';
 import { GalleryStore, type GallerySummaryRecord } from './store/gallery-store';
-import { GalleryService, type CreateGalleryRequest, type Gallery, type SavedGallery, type SaveGalleryRequest } from './gallery-service';
+import { ModelStore, type StoredModel } from './store/model-store';
+import {
+  GalleryService,
+  type CreateGalleryRequest,
+  type Gallery,
+  type GeneratorCheckpoint,
+  type RegeneratedImage,
+  type SavedGallery,
+  type SaveGalleryRequest,
+} from './gallery-service';
 import { processIsAlive, RunStore } from './store/run-store';
 import { LatentLab, type LabArithmeticRequest, type LabArithmeticResult, type LabInterpolateRequest, type LabInterpolateResult } from './latent-lab';
 
@@ -87,8 +96,8 @@ export class TrainingHandle extends EventEmitter<TrainingEvents> {
   }
 }
 
-export interface GenerateRequest {
-  runId: number;
+/** `generate`: from a run's latest checkpoint (`runId`) or a model (`model`: an imported name or an export folder). */
+export interface GenerateRequest extends GeneratorSource {
   count: number;
   outDir: string;
   grid?: boolean;
@@ -131,6 +140,7 @@ export class Studio {
   readonly runs: RunStore;
   readonly datasets: DatasetStore;
   readonly galleryStore: GalleryStore;
+  readonly models: ModelStore;
   private readonly galleries: GalleryService;
   private readonly lab: LatentLab;
   private readonly active = new Map<number, TrainingHandle>();
@@ -144,15 +154,20 @@ export class Studio {
     this.runs = new RunStore(db);
     this.datasets = new DatasetStore(db);
     this.galleryStore = new GalleryStore(db);
-    this.galleries = new GalleryService(home, this.runs, this.galleryStore);
-    this.lab = new LatentLab(home, this.runs, this.galleries);
+    this.models = new ModelStore(db);
+    this.galleries = new GalleryService(home, this.runs, this.models, this.galleryStore);
+    this.lab = new LatentLab(home, this.galleries, this.galleryStore);
   }
 
-  /** Opens (creating if needed) the studio in `home`; runs left `running` by a dead process become `interrupted`. */
+  /**
+   * Opens (creating if needed) the studio in `home`; runs left `running` by a dead process become
+   * `interrupted`, and model folders imported before models were recorded get their rows.
+   */
   static open(home: string): Studio {
     ensureHome(home);
     const studio = new Studio(home, openDatabase(home));
     studio.runs.markInterrupted((pid) => processIsAlive(pid));
+    studio.recordUnlistedModels();
     return studio;
   }
 
@@ -378,29 +393,30 @@ export class Studio {
     await Promise.all(handles.map((h) => h.done));
   }
 
-  /** Writes `count` PNGs (or one grid) from a run's latest checkpoint. Returns the files written. */
+  /**
+   * Writes `count` PNGs (or one grid) from a run's latest checkpoint or from a model. Returns the
+   * files written; never replaces a file.
+   */
   async generate(request: GenerateRequest): Promise<{ files: string[]; step: number }> {
-    const run = this.getRun(request.runId);
     if (!Number.isInteger(request.count) || request.count < 1 || request.count > 10_000) {
       throw new StudioError(`count must be an integer from 1 to 10000 (got ${request.count})`);
     }
-    const checkpoint = this.runs.latestCheckpoint(run.id);
-    if (!checkpoint || !existsSync(checkpoint.path)) throw new StudioError(`run ${run.id} has no checkpoint yet`, 'conflict');
-    const conditional = isConditional(run.config.model.kind);
-    const classLabel = request.classLabel === undefined || request.classLabel === null ? null : resolveClass(run, request.classLabel);
-    await selectBackend({ prefer: 'auto' });
-    const generator = await LoadedGenerator.fromCheckpoint(checkpoint.path);
+    // Bad input is refused before the generator is loaded.
+    if (request.runId !== undefined && request.classLabel !== undefined && request.classLabel !== null) resolveClass(this.getRun(request.runId), request.classLabel);
+    const { generator, label, what, config } = await this.openGenerator(request);
     try {
+      const conditional = isConditional(config.kind);
+      const classLabel = request.classLabel === undefined || request.classLabel === null ? null : classIndex(config, request.classLabel, what);
       const seed = request.seed ?? 1;
       const labels = classLabel === null ? null : [classLabel];
       const batch = await generator.sample(request.count, seed, labels);
       const outDir = resolve(request.outDir);
       mkdirSync(outDir, { recursive: true });
       const taken = new Set(readdirSync(outDir));
-      const base = `run${run.id}-step${generator.step}-seed${seed}`;
+      const base = `${label}-step${generator.step}-seed${seed}`;
       if (request.grid) {
         const name = freeName(taken, `${base}-grid`, '.png');
-        const columns = conditional && !labels ? run.config.model.numClasses : Math.ceil(Math.sqrt(request.count));
+        const columns = conditional && !labels ? config.numClasses : Math.ceil(Math.sqrt(request.count));
         await writeGridPng(join(outDir, name), batch, columns);
         return { files: [join(outDir, name)], step: generator.step };
       }
@@ -431,9 +447,9 @@ export class Studio {
       throw new StudioError((err as Error).message);
     }
     const operands = assignOperands(terms.map((t) => t.name), request.operands);
-    const { generator, label, config } = await this.openGenerator(request);
+    const { generator, label, what, config } = await this.openGenerator(request);
     try {
-      const classes = request.classLabel === undefined || request.classLabel === null ? null : [classIndex(config, request.classLabel, label)];
+      const classes = request.classLabel === undefined || request.classLabel === null ? null : [classIndex(config, request.classLabel, what)];
       const latents = new Map<string, Latent>();
       for (const op of operands) latents.set(op.name, meanLatent(op.seeds.map((seed) => seededLatent(seed, config.latent))));
       const names = operands.map((o) => o.name);
@@ -484,9 +500,9 @@ export class Studio {
       throw new StudioError(`steps must be an integer from 2 to 1000 (got ${request.steps})`);
     }
     const mode = request.mode ?? 'slerp';
-    const { generator, label, config } = await this.openGenerator(request);
+    const { generator, what, config } = await this.openGenerator(request);
     try {
-      const classes = request.classLabel === undefined || request.classLabel === null ? null : [classIndex(config, request.classLabel, label)];
+      const classes = request.classLabel === undefined || request.classLabel === null ? null : [classIndex(config, request.classLabel, what)];
       const frames = interpolate(seededLatent(request.from, config.latent), seededLatent(request.to, config.latent), request.steps, mode);
       const batch = await generator.render(frames, classes);
       const target = resolve(request.out);
@@ -530,14 +546,20 @@ export class Studio {
 
   /**
    * Imports an exported generator folder into `<home>/models/NAME` (after loading it once to check
-   * it), so `--model NAME` can browse and explore it. An existing NAME is a conflict.
+   * it) and records it, so `--model NAME` and the Gallery page can browse and explore it. A NAME
+   * already taken (a recorded model, or a folder of that name) is a conflict: nothing is replaced.
    */
-  async importModel(request: { path: string; name?: string }): Promise<{ name: string; dir: string; sidecar: GeneratorSidecar }> {
+  async importModel(request: { path: string; name?: string }): Promise<StoredModel> {
     const source = resolve(request.path);
     const name = (request.name ?? basename(source)).trim();
     if (!MODEL_NAME.test(name)) throw new StudioError(`a model name is 1 to 100 letters, digits, '.', '_' or '-' (got "${name}")`);
-    const dir = join(this.home, 'models', name);
-    if (existsSync(dir)) throw new StudioError(`there is already a model "${name}" (${dir}); pick another --name`, 'conflict');
+    const root = modelsDir(this.home);
+    const dir = join(root, name);
+    const taken = () => {
+      if (this.models.findByName(name) || existsSync(dir)) throw new StudioError(`there is already a model "${name}" (${dir}); pick another --name`, 'conflict');
+    };
+    taken();
+    if (!existsSync(source) || !statSync(source).isDirectory()) throw new StudioError(`${source} is not a folder (give the folder gan-studio export wrote)`, 'data');
     await selectBackend({ prefer: 'auto' });
     let sidecar: GeneratorSidecar;
     try {
@@ -552,20 +574,73 @@ export class Studio {
     };
     const files = ['model.json', 'gan-studio.json', ...(json.weightsManifest ?? []).flatMap((g) => g.paths)];
     if (files.some((f) => f.includes('/') || f.includes('\\') || f.startsWith('.'))) throw new StudioError(`${source}: weight paths must be plain file names`, 'data');
-    const tmp = join(this.home, 'models', `.${name}.${process.pid}.tmp`);
+    const tmp = join(root, `.${name}.${process.pid}.tmp`);
     mkdirSync(tmp, { recursive: true });
     try {
       for (const f of files) copyFileSync(join(source, f), join(tmp, f));
+      // Another import may have taken the name while the files were copied.
+      taken();
       await rename(tmp, dir);
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new StudioError(`there is already a model "${name}" (${dir}); pick another --name`, 'conflict');
       throw err;
     }
-    return { name, dir, sidecar };
+    try {
+      return this.models.add(modelRow(name, dir, source, sidecar));
+    } catch (err) {
+      // Another process opening the studio may have recorded the folder just moved into place.
+      const recorded = this.models.findByName(name);
+      if (recorded && recorded.dir === dir) return recorded;
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Imported models, by name. */
+  listModels(): StoredModel[] {
+    return this.models.list();
+  }
+
+  /** An imported model by id or name. */
+  getModel(idOrName: number | string): StoredModel {
+    const m = typeof idOrName === 'number' ? this.models.get(idOrName) : this.models.findByName(idOrName);
+    if (!m) throw new StudioError(`there is no imported model ${typeof idOrName === 'number' ? idOrName : `"${idOrName}"`}`, 'not-found');
+    return m;
+  }
+
+  /** Deletes an imported model: its row, its folder, and its galleries (rows, images, lab folders). */
+  deleteModel(id: number): void {
+    const model = this.getModel(id);
+    this.galleries.removeModelFiles(model.id);
+    this.models.remove(model.id);
+    rmSync(model.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Records model folders under `<home>/models` that have no row (imported before models were
+   * recorded): each one whose sidecar reads. Others are left alone.
+   */
+  private recordUnlistedModels(): void {
+    const root = modelsDir(this.home);
+    if (!existsSync(root)) return;
+    const known = new Set(this.models.list().map((m) => m.name));
+    for (const entry of readdirSync(root, { withFileTypes: true })) {
+      if (!entry.isDirectory() || known.has(entry.name) || !MODEL_NAME.test(entry.name)) continue;
+      const dir = join(root, entry.name);
+      try {
+        const sidecar = readSidecarSync(dir);
+        sidecarConfig(sidecar);
+        this.models.add(modelRow(entry.name, dir, dir, sidecar));
+      } catch {
+        // Not a model folder (or a broken one): nothing to record.
+      }
+    }
   }
 
   /** A run's latest-checkpoint generator, or an imported / exported model folder. The caller disposes it. */
-  private async openGenerator(source: GeneratorSource): Promise<{ generator: LoadedGenerator; label: string; config: ModelConfig }> {
+  private async openGenerator(source: GeneratorSource): Promise<{ generator: LoadedGenerator; label: string; what: string; config: ModelConfig }> {
     if ((source.runId === undefined) === (source.model === undefined)) throw new StudioError('give a run or a model (not both)');
     if (source.runId !== undefined) {
       const run = this.getRun(source.runId);
@@ -574,16 +649,16 @@ export class Studio {
       await selectBackend({ prefer: 'auto' });
       const generator = await LoadedGenerator.fromCheckpoint(checkpoint.path);
       // The run record knows the class names the worker found in the data.
-      return { generator, label: `run${run.id}`, config: { ...generator.config, classNames: run.config.model.classNames ?? generator.config.classNames } };
+      return { generator, label: `run${run.id}`, what: `run ${run.id}`, config: { ...generator.config, classNames: run.config.model.classNames ?? generator.config.classNames } };
     }
     const model = source.model!;
-    const named = MODEL_NAME.test(model) ? join(this.home, 'models', model) : null;
-    const dir = named && existsSync(named) ? named : resolve(model);
+    const recorded = this.models.findByName(model);
+    const dir = recorded ? recorded.dir : resolve(model);
     if (!existsSync(dir)) throw new StudioError(`there is no model "${model}" (import one with: gan-studio import-model DIR --name NAME)`, 'not-found');
     await selectBackend({ prefer: 'auto' });
     try {
       const { generator } = await loadGeneratorExport(dir);
-      return { generator, label: `model-${basename(dir).replace(/[^A-Za-z0-9._-]/g, '_')}`, config: generator.config };
+      return { generator, label: `model-${basename(dir).replace(/[^A-Za-z0-9._-]/g, '_')}`, what: `model "${recorded?.name ?? model}"`, config: generator.config };
     } catch (err) {
       throw new StudioError((err as Error).message, 'data');
     }
@@ -651,7 +726,7 @@ export class Studio {
   // -------------------------------------------------------------------------------------------
   // Galleries (see GalleryService)
 
-  /** Draws a gallery from seeded latents at the run's latest checkpoint; same run + seed, same pixels. */
+  /** Draws a gallery from seeded latents at a run's latest checkpoint or by a model; same source + seed, same pixels. */
   createGallery(request: CreateGalleryRequest): Promise<Gallery> {
     return this.galleries.create(request);
   }
@@ -660,9 +735,9 @@ export class Studio {
     return this.galleries.get(galleryId);
   }
 
-  /** Newest first; one run's when `runId` is given. */
-  listGalleries(runId?: number): GallerySummaryRecord[] {
-    return this.galleries.list(runId);
+  /** Newest first; one run's or one imported model's when the filter names it. */
+  listGalleries(filter: { runId?: number; modelId?: number } = {}): GallerySummaryRecord[] {
+    return this.galleries.list(filter);
   }
 
   setPicked(galleryId: number, indices: readonly number[], picked: boolean): Gallery {
@@ -670,8 +745,13 @@ export class Studio {
   }
 
   /** Draws one gallery image again from its stored latent, at its own or another checkpoint step. */
-  regenerate(galleryId: number, index: number, checkpointStep?: number): Promise<{ path: string; step: number }> {
+  regenerate(galleryId: number, index: number, checkpointStep?: number): Promise<RegeneratedImage> {
     return this.galleries.regenerate(galleryId, index, checkpointStep);
+  }
+
+  /** The steps a gallery's images can be drawn again at (its run's checkpoints and per-epoch snapshots). */
+  galleryCheckpoints(galleryId: number): GeneratorCheckpoint[] {
+    return this.galleries.checkpoints(galleryId);
   }
 
   /** Writes the picked (or all) images, or one grid, into a folder; never replaces a file. */
@@ -707,7 +787,25 @@ function resolveClass(run: RunRecord, label: number | string): number {
   return index;
 }
 
-const MODEL_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
+const MODEL_NAME = MODEL_NAME_PATTERN;
+
+/** A model row from its sidecar. */
+function modelRow(name: string, dir: string, sourcePath: string, sidecar: GeneratorSidecar): Omit<StoredModel, 'id' | 'createdAt'> {
+  return {
+    name,
+    dir,
+    sourcePath,
+    kind: sidecar.modelKind,
+    latent: sidecar.latentSize,
+    size: sidecar.imageSize,
+    channels: sidecar.channels,
+    numClasses: sidecar.numClasses,
+    classNames: Array.isArray(sidecar.classNames) ? sidecar.classNames.map(String) : [],
+    step: Number.isSafeInteger(sidecar.step) ? sidecar.step : 0,
+    fromRunId: typeof sidecar.runId === 'number' ? sidecar.runId : null,
+    fromRunName: typeof sidecar.runName === 'string' ? sidecar.runName : null,
+  };
+}
 
 /** Where a generator comes from: a run's latest checkpoint, or a model (an imported name or an export folder). */
 export interface GeneratorSource {

@@ -18,11 +18,13 @@ import {
   type Envelope,
   type EventChannel,
   type GalleryInfo,
+  type GalleryRegenerateResult,
   type GallerySummary,
   type HomeFile,
   type HostKind,
   type LatentArithmeticResult,
   type LatentInterpolateResult,
+  type ModelInfo,
   type PayloadOf,
   type RequestOf,
   type ResponseOf,
@@ -35,10 +37,12 @@ import {
 import { parseRequest } from '../../shared/schemas';
 import { TRAIN_DEFAULTS, type GridRecord, type StepMetrics, type TrainConfig } from '../../shared/types';
 import type { ImportSummary } from '../core/data/dataset-importer';
-import type { Gallery } from '../core/gallery-service';
+import { isConditional } from '../core/engine/models';
+import type { Gallery, RegeneratedImage } from '../core/gallery-service';
 import type { LabArithmeticResult, LabInterpolateResult } from '../core/latent-lab';
 import type { GallerySummaryRecord } from '../core/store/gallery-store';
 import type { StoredDataset } from '../core/store/dataset-store';
+import type { StoredModel } from '../core/store/model-store';
 import { StudioError, type RunDetails as StudioRunDetails, type Studio, type TrainingHandle, type TrainRequest } from '../core/studio';
 import { FolderBrowser } from './folder-browser';
 
@@ -92,11 +96,16 @@ export function createDispatcher(studio: Studio, options: DispatcherOptions): Di
       throw new StudioError('There is no native save dialog in the browser; choose a folder on the server instead.', 'unsupported');
     },
     [Channels.galleriesCreate]: async (req) => toGalleryInfo(home, await studio.createGallery(req)),
-    [Channels.galleriesList]: (req) => studio.listGalleries(req?.runId).map(toGallerySummary),
+    [Channels.galleriesList]: (req) => studio.listGalleries({ runId: req?.runId, modelId: req?.modelId }).map(toGallerySummary),
     [Channels.galleriesGet]: (req) => toGalleryInfo(home, studio.getGallery(req.galleryId)),
     [Channels.galleriesPick]: (req) => toGalleryInfo(home, studio.setPicked(req.galleryId, req.indices, req.picked)),
     [Channels.galleriesSave]: (req) => studio.saveGallery(req),
     [Channels.galleriesDelete]: (req) => nothing(studio.deleteGallery(req.galleryId)),
+    [Channels.galleriesRegenerate]: async (req) => toRegenerateResult(home, await studio.regenerate(req.galleryId, req.index, req.checkpointStep)),
+    [Channels.galleriesCheckpoints]: (req) => studio.galleryCheckpoints(req.galleryId),
+    [Channels.modelsList]: () => studio.listModels().map(toModelInfo),
+    [Channels.modelsImport]: async (req) => toModelInfo(await studio.importModel(req)),
+    [Channels.modelsDelete]: (req) => nothing(studio.deleteModel(req.modelId)),
     [Channels.latentArithmetic]: async (req) => toLatentArithmeticResult(home, await studio.labArithmetic(req)),
     [Channels.latentInterpolate]: async (req) => toLatentInterpolateResult(home, await studio.labInterpolate(req)),
   };
@@ -224,6 +233,7 @@ function toGallerySummary(g: GallerySummaryRecord): GallerySummary {
   return {
     id: g.id,
     runId: g.runId,
+    modelId: g.modelId,
     name: g.name,
     seed: g.seed,
     step: g.step,
@@ -236,13 +246,16 @@ function toGallerySummary(g: GallerySummaryRecord): GallerySummary {
 }
 
 function toGalleryInfo(home: string, g: Gallery): GalleryInfo {
-  const { model } = g.run.config;
-  const classNames = model.classNames ?? [];
+  const { config } = g;
+  const classNames = config.classNames ?? [];
   return {
     ...toGallerySummary({ ...g, count: g.images.length, picked: g.images.filter((i) => i.picked).length }),
-    runName: g.run.name,
-    size: model.size,
-    channels: model.channels,
+    runName: g.run?.name ?? null,
+    modelName: g.model?.name ?? null,
+    modelKind: config.kind,
+    size: config.size,
+    channels: config.channels,
+    numClasses: isConditional(config.kind) ? config.numClasses : 0,
     classNames,
     images: g.images.map((i) => ({
       index: i.index,
@@ -257,15 +270,26 @@ function toGalleryInfo(home: string, g: Gallery): GalleryInfo {
   };
 }
 
+function toModelInfo(m: StoredModel): ModelInfo {
+  const { dir: _dir, ...record } = m;
+  return record;
+}
+
+function toRegenerateResult(home: string, r: RegeneratedImage): GalleryRegenerateResult {
+  return { galleryId: r.galleryId, index: r.index, step: r.step, epoch: r.epoch, file: toHomeFile(home, r.path) ?? '' };
+}
+
 function toLatentArithmeticResult(home: string, r: LabArithmeticResult): LatentArithmeticResult {
   const file = (p: string) => toHomeFile(home, p) ?? '';
   return {
     galleryId: r.galleryId,
     runId: r.runId,
+    modelId: r.modelId,
     step: r.step,
     expression: r.expression,
     dir: file(r.dir),
-    operands: r.operands.map((o) => ({ name: o.name, indices: o.indices, file: file(o.file) })),
+    operands: r.operands.map((o) => ({ name: o.name, indices: o.indices, classLabel: o.classLabel, file: file(o.file) })),
+    resultClass: r.resultClass,
     latentSpace: file(r.latentSpace),
     pixelWise: file(r.pixelWise),
     strip: file(r.strip),
@@ -274,7 +298,19 @@ function toLatentArithmeticResult(home: string, r: LabArithmeticResult): LatentA
 
 function toLatentInterpolateResult(home: string, r: LabInterpolateResult): LatentInterpolateResult {
   const file = (p: string) => toHomeFile(home, p) ?? '';
-  return { galleryId: r.galleryId, runId: r.runId, step: r.step, mode: r.mode, frames: r.frames, dir: file(r.dir), strip: file(r.strip), animation: file(r.animation) };
+  return {
+    galleryId: r.galleryId,
+    runId: r.runId,
+    modelId: r.modelId,
+    step: r.step,
+    mode: r.mode,
+    frames: r.frames,
+    fromClass: r.fromClass,
+    toClass: r.toClass,
+    dir: file(r.dir),
+    strip: file(r.strip),
+    animation: file(r.animation),
+  };
 }
 
 /** A new run's config with the papers' defaults, or a resume; the core validates the result again. */

@@ -68,7 +68,7 @@ describe('Studio galleries', () => {
     const meta = await sharp(a.images[0]!.path).metadata();
     expect([meta.width, meta.height, meta.format]).toEqual([28, 28, 'png']);
 
-    expect(studio.listGalleries(runId).map((g) => [g.id, g.count, g.picked])).toEqual([
+    expect(studio.listGalleries({ runId }).map((g) => [g.id, g.count, g.picked])).toEqual([
       [c.id, 6, 0],
       [b.id, 6, 0],
       [a.id, 6, 0],

@@ -43,7 +43,9 @@ describe('galleries schemas', () => {
       [Channels.galleriesCreate, { runId, name: 'a\nb' }],
       [Channels.galleriesCreate, { runId, rogue: 1 }],
       [Channels.galleriesCreate, { count: 4 }],
+      [Channels.galleriesCreate, { runId, modelId: 1, count: 4 }],
       [Channels.galleriesList, { runId: 'x' }],
+      [Channels.galleriesList, { runId, modelId: 1 }],
       [Channels.galleriesGet, { galleryId: 0 }],
       [Channels.galleriesPick, { galleryId: 1, indices: [-1], picked: true }],
       [Channels.galleriesPick, { galleryId: 1, indices: [1] }],
@@ -65,7 +67,7 @@ describe('galleries schemas', () => {
 describe('galleries round trip', () => {
   it('creates, lists, picks, saves and deletes a gallery', async () => {
     const created = resultOf<GalleryInfo>(await dispatcher.handle(Channels.galleriesCreate, { runId, count: 5, seed: 4 }));
-    expect(created).toMatchObject({ runId, runName: 'tiny', seed: 4, step: 2, count: 5, picked: 0, perClass: null, size: 28, channels: 1, classNames: [] });
+    expect(created).toMatchObject({ runId, modelId: null, runName: 'tiny', modelName: null, modelKind: 'gan', numClasses: 0, seed: 4, step: 2, count: 5, picked: 0, perClass: null, size: 28, channels: 1, classNames: [] });
     expect(created.images.map((i) => i.file)).toEqual(Array.from({ length: 5 }, (_, i) => `galleries/${created.id}/${String(i).padStart(4, '0')}.png`));
     for (const img of created.images) expect(existsSync(join(home, img.file))).toBe(true);
 

@@ -28,6 +28,8 @@ describe('latent schemas', () => {
     expect(parseRequest(Channels.latentArithmetic, { galleryId: 1, expression: 'a - b + c', operands: ops }).ok).toBe(true);
     expect(parseRequest(Channels.latentInterpolate, { galleryId: 1, from: 0, to: 3, frames: 8 }).ok).toBe(true);
     expect(parseRequest(Channels.latentInterpolate, { galleryId: 1, from: 0, to: 3, frames: 2, mode: 'lerp', delayMs: 50 }).ok).toBe(true);
+    expect(parseRequest(Channels.latentArithmetic, { galleryId: 1, expression: 'a', operands: [{ name: 'a', indices: [0], classLabel: 3 }], resultClass: 0 }).ok).toBe(true);
+    expect(parseRequest(Channels.latentInterpolate, { galleryId: 1, from: 0, to: 3, frames: 2, fromClass: 0, toClass: 9 }).ok).toBe(true);
   });
 
   it('refuses bad requests with INVALID_REQUEST and writes nothing', async () => {
@@ -51,6 +53,11 @@ describe('latent schemas', () => {
       [Channels.latentInterpolate, { galleryId: 1, from: -1, to: 1, frames: 4 }],
       [Channels.latentInterpolate, { galleryId: 1, from: 0, frames: 4 }],
       [Channels.latentInterpolate, { galleryId: '1', from: 0, to: 1, frames: 4 }],
+      [Channels.latentArithmetic, { galleryId: 1, expression: 'a', operands: [{ name: 'a', indices: [0], classLabel: -1 }] }],
+      [Channels.latentArithmetic, { galleryId: 1, expression: 'a', operands: [{ name: 'a', indices: [0], classLabel: 1.5 }] }],
+      [Channels.latentArithmetic, { galleryId: 1, expression: 'a', operands: [a], resultClass: 'circle' }],
+      [Channels.latentInterpolate, { galleryId: 1, from: 0, to: 1, frames: 4, fromClass: 1000 }],
+      [Channels.latentInterpolate, { galleryId: 1, from: 0, to: 1, frames: 4, toClass: null }],
     ];
     for (const [channel, request] of invalid) {
       const error = errorOf(await dispatcher.handle(channel, request));
@@ -78,7 +85,7 @@ describe('latent round trip', () => {
       ],
     };
     const r = resultOf<LatentArithmeticResult>(await dispatcher.handle(Channels.latentArithmetic, request));
-    expect(r).toMatchObject({ galleryId: gallery.id, runId, step: gallery.step, expression: 'a - b + c', dir: 'lab/1' });
+    expect(r).toMatchObject({ galleryId: gallery.id, runId, modelId: null, step: gallery.step, expression: 'a - b + c', dir: 'lab/1', resultClass: null });
     expect(r.operands.map((o) => [o.name, o.indices, o.file])).toEqual([
       ['a', [0], 'lab/1/operand-a.png'],
       ['b', [1, 2], 'lab/1/operand-b.png'],
@@ -117,6 +124,11 @@ describe('latent round trip', () => {
     expect(outside.code).toBe(ErrorCodes.notFound);
     const noGallery = errorOf(await dispatcher.handle(Channels.latentInterpolate, { galleryId: 999, from: 0, to: 1, frames: 3 }));
     expect(noGallery.code).toBe(ErrorCodes.notFound);
+    // Classes are for conditional models only; this run is an unconditional GAN.
+    const classed = errorOf(await dispatcher.handle(Channels.latentArithmetic, { galleryId: gallery.id, expression: 'a', operands: [{ name: 'a', indices: [0], classLabel: 1 }] }));
+    expect(classed).toEqual({ code: ErrorCodes.invalidRequest, message: `run ${runId} is not a conditional model: operand "a" cannot be given a class` });
+    const walk = errorOf(await dispatcher.handle(Channels.latentInterpolate, { galleryId: gallery.id, from: 0, to: 1, frames: 3, toClass: 0 }));
+    expect(walk.message).toMatch(/not a conditional model: the end cannot be given a class/);
   });
 
   it('interpolates between two gallery images: a strip of K frames and an animated GIF of K frames', async () => {

@@ -232,3 +232,115 @@ describe('training store', () => {
     expect(fake.active()).toBe(0);
   });
 });
+
+const loadGalleries = async () => (await import('../../../src/renderer/src/lib/stores/galleries.svelte')).galleriesStore;
+const loadLab = async () => (await import('../../../src/renderer/src/lib/stores/latent-lab.svelte')).latentLabStore;
+const loadModels = async () => (await import('../../../src/renderer/src/lib/stores/models.svelte')).modelsStore;
+
+/** A gallery as galleries:get answers (only the fields the stores read). */
+const galleryInfo = (id: number, over: Record<string, unknown> = {}) =>
+  ({ id, step: 6, images: [0, 1, 2].map((index) => ({ index, picked: false, file: `galleries/${id}/${index}.png` })), ...over }) as never;
+
+describe('galleries store: sources and regenerating', () => {
+  it('draws from an imported model as well as from a run', async () => {
+    const api = fake.api as Record<string, unknown>;
+    api.listGalleries = vi.fn(async () => []);
+    api.createGallery = vi.fn(async () => galleryInfo(4, { modelId: 2, runId: null }));
+    const store = await loadGalleries();
+    await store.openModel(2);
+    expect([store.modelId, store.runId]).toEqual([2, null]);
+    expect(api.listGalleries).toHaveBeenLastCalledWith({ modelId: 2 });
+    expect(await store.generate({ count: 3, seed: 7 })).toBe(true);
+    expect(api.createGallery).toHaveBeenLastCalledWith({ modelId: 2, seed: 7, count: 3 });
+    await store.openRun(5);
+    expect([store.modelId, store.runId, store.gallery]).toEqual([null, 5, null]);
+    expect(api.listGalleries).toHaveBeenLastCalledWith({ runId: 5 });
+  });
+
+  it('offers the other checkpoints of an image, draws it there and keeps each result', async () => {
+    const api = fake.api as Record<string, unknown>;
+    api.listGalleries = vi.fn(async () => [{ id: 4 }]);
+    api.getGallery = vi.fn(async () => galleryInfo(4));
+    api.galleryCheckpoints = vi.fn(async () => [
+      { step: 2, epoch: 1 },
+      { step: 4, epoch: 2 },
+      { step: 6, epoch: 3 },
+    ]);
+    api.regenerateGalleryImage = vi.fn(async (r: { index: number; checkpointStep: number }) => ({ galleryId: 4, index: r.index, step: r.checkpointStep, epoch: r.checkpointStep / 2, file: `x/${r.checkpointStep}.png` }));
+    const store = await loadGalleries();
+    await store.openRun(1);
+    await store.openRegenerate(1);
+    // The earliest checkpoint other than the gallery's own is chosen first.
+    expect(store.regen).toMatchObject({ galleryId: 4, index: 1, step: 2, loading: false, results: [] });
+    await store.regenerate();
+    store.setRegenerateStep(4);
+    await store.regenerate();
+    expect(api.regenerateGalleryImage).toHaveBeenLastCalledWith({ galleryId: 4, index: 1, checkpointStep: 4 });
+    expect(store.regen!.results.map((r) => r.step)).toEqual([4, 2]);
+
+    api.regenerateGalleryImage = vi.fn(async () => {
+      throw new Error('run 1 has no checkpoint at step 4 (checkpoints: 2, 6)\n    at x (y.js:1:1)');
+    });
+    await store.regenerate();
+    expect(store.regen).toMatchObject({ running: false, error: 'Run 1 has no checkpoint at step 4 (checkpoints: 2, 6)' });
+    expect(store.regen!.results).toHaveLength(2);
+    // Another gallery closes the panel.
+    await store.openRun(2);
+    expect(store.regen).toBeNull();
+  });
+});
+
+describe('latent-lab store: classes', () => {
+  it('sends the classes picked, and nothing for "the image’s class"', async () => {
+    const api = fake.api as Record<string, unknown>;
+    api.latentArithmetic = vi.fn(async () => ({}));
+    api.latentInterpolate = vi.fn(async () => ({}));
+    const lab = await loadLab();
+    lab.follow(3, 6);
+    lab.pick(0, false);
+    lab.pick(2, false);
+    lab.setClass('b', 1);
+    lab.expression = 'a + b';
+    await lab.runArithmetic();
+    expect(api.latentArithmetic).toHaveBeenLastCalledWith({ galleryId: 3, expression: 'a + b', operands: [{ name: 'a', indices: [0] }, { name: 'b', indices: [2], classLabel: 1 }] });
+    lab.resultClass = 0;
+    await lab.runArithmetic();
+    expect(api.latentArithmetic).toHaveBeenLastCalledWith(expect.objectContaining({ resultClass: 0 }));
+
+    lab.toClass = 1;
+    await lab.runInterpolation();
+    expect(api.latentInterpolate).toHaveBeenLastCalledWith({ galleryId: 3, from: 0, to: 1, frames: 8, mode: 'slerp', toClass: 1 });
+    // Clearing an operand forgets its class; another gallery forgets them all.
+    lab.clear('b');
+    expect(lab.classes.b).toBeNull();
+    lab.follow(4, 6);
+    expect([lab.resultClass, lab.fromClass, lab.toClass]).toEqual([null, null, null]);
+  });
+});
+
+describe('models store', () => {
+  it('imports a folder under the name given, lists, and reports a refusal in words', async () => {
+    const api = fake.api as Record<string, unknown>;
+    const models = [{ id: 1, name: 'faces' }];
+    api.listModels = vi.fn(async () => models);
+    api.importModel = vi.fn(async (r: { path: string; name?: string }) => ({ id: 2, name: r.name ?? 'x' }));
+    api.deleteModel = vi.fn(async () => null);
+    const store = await loadModels();
+    await store.refresh();
+    expect(store.list).toEqual(models);
+    store.name = '  mine ';
+    expect(await store.importFrom('/exports/g')).toEqual({ id: 2, name: 'mine' });
+    expect(api.importModel).toHaveBeenLastCalledWith({ path: '/exports/g', name: 'mine' });
+    expect(store.name).toBe('');
+    await store.importFrom('/exports/h');
+    expect(api.importModel).toHaveBeenLastCalledWith({ path: '/exports/h' });
+
+    api.importModel = vi.fn(async () => {
+      throw Object.assign(new Error('there is already a model "faces" (/h/models/faces); pick another --name'), { code: 'CONFLICT' });
+    });
+    expect(await store.importFrom('/exports/g')).toBeNull();
+    expect(store.error).toBe('There is already a model "faces" (/h/models/faces); pick another --name');
+    expect(await store.remove(1)).toBe(true);
+    expect(api.deleteModel).toHaveBeenCalledWith({ modelId: 1 });
+  });
+});

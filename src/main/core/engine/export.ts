@@ -9,6 +9,7 @@
 // or tfjs-node's file:// handler). tfjs-node is not a dependency here, so `model.save('file://…')`
 // is not available: the folder is written from `tf.io.withSaveHandler`'s artifacts instead.
 import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig, ModelKind } from '../../../shared/types';
@@ -128,13 +129,36 @@ export function fileHandler(dir: string, modelFile = MODEL_FILE): tf.io.IOHandle
 
 /** Reads and checks a folder's sidecar. */
 export async function readSidecar(dir: string): Promise<GeneratorSidecar> {
-  let parsed: Partial<GeneratorSidecar>;
+  let text: string;
   try {
-    parsed = JSON.parse(await readFile(join(dir, SIDECAR_FILE), 'utf8')) as Partial<GeneratorSidecar>;
+    text = await readFile(join(dir, SIDECAR_FILE), 'utf8');
   } catch (err) {
     throw new Error(`${dir} is not an exported GAN Studio generator: cannot read ${SIDECAR_FILE} (${(err as Error).message})`);
   }
-  if (parsed.format !== SIDECAR_FORMAT || parsed.version !== 1) throw new Error(`${join(dir, SIDECAR_FILE)} is not a GAN Studio generator sidecar (version 1)`);
+  return parseSidecar(dir, text);
+}
+
+/** readSidecar without waiting (a few hundred bytes: start-up bookkeeping). */
+export function readSidecarSync(dir: string): GeneratorSidecar {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, SIDECAR_FILE), 'utf8');
+  } catch (err) {
+    throw new Error(`${dir} is not an exported GAN Studio generator: cannot read ${SIDECAR_FILE} (${(err as Error).message})`);
+  }
+  return parseSidecar(dir, text);
+}
+
+function parseSidecar(dir: string, text: string): GeneratorSidecar {
+  let parsed: Partial<GeneratorSidecar>;
+  try {
+    parsed = JSON.parse(text) as Partial<GeneratorSidecar>;
+  } catch (err) {
+    throw new Error(`${join(dir, SIDECAR_FILE)} is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || parsed.format !== SIDECAR_FORMAT || parsed.version !== 1) {
+    throw new Error(`${join(dir, SIDECAR_FILE)} is not a GAN Studio generator sidecar (version 1)`);
+  }
   if (!MODEL_KINDS.includes(parsed.modelKind as ModelKind)) throw new Error(`${join(dir, SIDECAR_FILE)}: unknown model kind ${String(parsed.modelKind)}`);
   return parsed as GeneratorSidecar;
 }

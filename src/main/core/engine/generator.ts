@@ -1,8 +1,10 @@
-// Sampling from a trained generator: load G from a run's checkpoint and draw images from seeded
-// latents. The same (checkpoint, seed, count, class) always gives the same pixels.
+// Sampling from a trained generator: load G from a run's checkpoint (or a generator snapshot) and
+// draw images from seeded latents. The same (checkpoint, seed, count, class) always gives the same
+// pixels.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../../shared/types';
 import { readCheckpoint } from './checkpoint';
+import { SNAPSHOT_KIND, type SnapshotMeta } from './generator-snapshot';
 import type { ImageBatch } from './image-grid';
 import { buildGan, generate, isConditional, type GanModels } from './models';
 import { mixSeed, Stream } from './rng';
@@ -15,8 +17,12 @@ export class LoadedGenerator {
     readonly step: number,
   ) {}
 
+  /** G from a training checkpoint or a generator snapshot (same file format, G's tensors only used). */
   static async fromCheckpoint(path: string): Promise<LoadedGenerator> {
-    const file = await readCheckpoint<CheckpointMeta>(path);
+    const file = await readCheckpoint<CheckpointMeta | SnapshotMeta>(path);
+    if (file.meta.kind !== 'gan-studio-checkpoint' && file.meta.kind !== SNAPSHOT_KIND) {
+      throw new Error(`${path} is neither a GAN Studio checkpoint nor a generator snapshot`);
+    }
     const config = file.meta.config.model;
     const models = buildGan(config, file.meta.seed);
     models.discriminator.dispose();
@@ -104,6 +110,32 @@ export class LoadedGenerator {
       const y = classes ? tf.tensor2d(classes, [count, 1]) : null;
       return generate(this.model, z, y, false);
     });
+    const values = (await out.data()) as Float32Array;
+    out.dispose();
+    return { count, height: size, width: size, channels, values };
+  }
+
+  /**
+   * Conditional models: images from the given latents with each image's label input given as class
+   * weights (`numClasses` values; a one-hot row is one class). The label enters G through a linear
+   * embedding of that row, so weights between two one-hot rows morph one class into the other.
+   */
+  async renderWithClassWeights(latents: Float32Array[], weights: Float32Array[]): Promise<ImageBatch> {
+    const { latent, size, channels, numClasses } = this.config;
+    if (!this.model.conditional) throw new Error('class weights need a conditional model');
+    const count = latents.length;
+    if (count === 0 || weights.length !== count) throw new Error(`${count} latents need ${count} rows of class weights (got ${weights.length})`);
+    const z = new Float32Array(count * latent);
+    const y = new Float32Array(count * numClasses);
+    latents.forEach((row, i) => {
+      if (row.length !== latent) throw new Error(`latent ${i} has ${row.length} values; this model takes ${latent}`);
+      z.set(row, i * latent);
+    });
+    weights.forEach((row, i) => {
+      if (row.length !== numClasses) throw new Error(`class weights ${i} have ${row.length} values; this model has ${numClasses} classes`);
+      y.set(row, i * numClasses);
+    });
+    const out = tf.tidy(() => this.model.generator.apply([tf.tensor2d(z, [count, latent]), tf.tensor2d(y, [count, numClasses])], { training: false }) as tf.Tensor4D);
     const values = (await out.data()) as Float32Array;
     out.dispose();
     return { count, height: size, width: size, channels, values };

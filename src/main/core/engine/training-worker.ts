@@ -1,6 +1,9 @@
 // The training worker: a worker_threads entry. It picks the backend, loads the data, and once the
 // host has recorded the run ('begin'), trains and reports every step, epoch, grid and checkpoint.
+// Beside each checkpoint it keeps a generator-only snapshot (generator-snapshot.ts), so galleries
+// can be drawn again at any epoch after the trainer has retired that epoch's full checkpoint.
 // The host's thread (Electron's main loop, the web server, the CLI) never runs a training step.
+import { existsSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { ImageDataset, TrainConfig } from '../../../shared/types';
 import { isDataError } from '../data/data-error';
@@ -8,6 +11,7 @@ import { DataError } from '../data/data-error';
 import { readDatasetCache } from '../data/dataset-cache';
 import { loadImageDataset, type LoadResult } from '../data/dataset-loader';
 import { selectBackend } from './backends';
+import { snapshotsDir, writeGeneratorSnapshot } from './generator-snapshot';
 import { isConditional } from './models';
 import { stepsPerEpoch, totalSteps, Trainer, describeError, type ControlSignal } from './trainer';
 import type { HostToWorker, TrainingBegin, TrainingJob, WorkerToHost } from './worker-protocol';
@@ -21,6 +25,8 @@ let stopRequested = false;
 let wake: (() => void) | null = null;
 let beginResolve: ((begin: TrainingBegin | null) => void) | null = null;
 let peakRss = process.memoryUsage().rss;
+/** The snapshot of the last checkpoint while it is being written; a failure is kept to be reported. */
+let snapshot: Promise<void> | null = null;
 
 port.on('message', (message: HostToWorker) => {
   switch (message.type) {
@@ -47,7 +53,34 @@ port.on('message', (message: HostToWorker) => {
   }
 });
 
+/**
+ * Starts the snapshot of a checkpoint the trainer just wrote. It is awaited before the next step
+ * (see control), so it always reads the file before the trainer can retire it.
+ */
+function startSnapshot(checkpointPath: string, runDir: string): void {
+  const previous = snapshot ?? Promise.resolve();
+  snapshot = previous.then(async () => {
+    // A checkpoint retired at once (keepCheckpoints 0) leaves nothing to take a snapshot of.
+    if (!existsSync(checkpointPath)) return;
+    try {
+      await writeGeneratorSnapshot(checkpointPath, snapshotsDir(runDir));
+    } catch (err) {
+      throw new Error(`could not save a generator snapshot in ${snapshotsDir(runDir)}: ${describeError(err)}`);
+    }
+  });
+  // Reported where it is awaited; never an unhandled rejection.
+  snapshot.catch(() => undefined);
+}
+
+/** Waits for a pending snapshot; throws (failing the run, like a checkpoint that cannot be saved) if it failed. */
+async function snapshotWritten(): Promise<void> {
+  const pending = snapshot;
+  snapshot = null;
+  if (pending) await pending;
+}
+
 async function control(): Promise<ControlSignal> {
+  await snapshotWritten();
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   // Yield to the event loop so pause/stop messages are seen between steps.
   await new Promise<void>((resolve) => setImmediate(resolve));
@@ -128,14 +161,23 @@ async function runJob(job: TrainingJob): Promise<void> {
     return;
   }
   send({ type: 'started', step: trainer.currentStep, totalSteps: trainer.totalSteps, ...trainer.modelSummary });
-  const outcome = await trainer.run({
+  let outcome = await trainer.run({
     onStep: (metrics) => send({ type: 'step', metrics }),
     onEpoch: (summary) => send({ type: 'epoch', summary }),
     onGrid: (grid) => send({ type: 'grid', ...grid }),
-    onCheckpoint: (checkpoint) => send({ type: 'checkpoint', ...checkpoint }),
+    onCheckpoint: (checkpoint) => {
+      send({ type: 'checkpoint', ...checkpoint });
+      startSnapshot(checkpoint.path, begin.runDir);
+    },
     control,
   });
   trainer.dispose();
+  try {
+    await snapshotWritten();
+  } catch (err) {
+    // A run that diverged or failed keeps that error; one that would end well fails instead.
+    if (outcome.status === 'completed' || outcome.status === 'stopped') outcome = { ...outcome, status: 'failed', error: describeError(err) };
+  }
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   send({ type: 'done', ...outcome, memory: { peakRssBytes: peakRss } });
 }

@@ -149,6 +149,85 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'imported models; galleries drawn from a run or a model; latent-lab outputs',
+    up: (db) => {
+      // galleries.run_id becomes nullable (a gallery comes from a run or from a model), which
+      // SQLite can only do by rebuilding the table. Dropping `galleries` while gallery_images
+      // still references it would cascade-delete the images (foreign keys are on and cannot be
+      // turned off inside a transaction), so both tables are rebuilt: the new images table
+      // references the new galleries table, the old ones are dropped children first, and the
+      // renames carry the new tables' references along.
+      db.exec(`
+        -- AUTOINCREMENT: a deleted model's id is never reused.
+        CREATE TABLE models (
+          id            INTEGER PRIMARY KEY AUTOINCREMENT,
+          name          TEXT    NOT NULL UNIQUE,
+          dir           TEXT    NOT NULL,
+          source_path   TEXT    NOT NULL,
+          kind          TEXT    NOT NULL CHECK (kind IN ('dcgan', 'gan', 'cgan', 'cdcgan')),
+          latent        INTEGER NOT NULL CHECK (latent > 0),
+          size          INTEGER NOT NULL CHECK (size > 0),
+          channels      INTEGER NOT NULL CHECK (channels IN (1, 3)),
+          num_classes   INTEGER NOT NULL DEFAULT 0 CHECK (num_classes >= 0),
+          class_names   TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(class_names)),
+          step          INTEGER NOT NULL DEFAULT 0,
+          from_run_id   INTEGER,
+          from_run_name TEXT,
+          created_at    TEXT    NOT NULL
+        );
+
+        CREATE TABLE galleries_v4 (
+          id         INTEGER PRIMARY KEY AUTOINCREMENT,
+          run_id     INTEGER REFERENCES runs (id) ON DELETE CASCADE,
+          model_id   INTEGER REFERENCES models (id) ON DELETE CASCADE,
+          name       TEXT    NOT NULL,
+          seed       INTEGER NOT NULL,
+          step       INTEGER NOT NULL,
+          epoch      INTEGER NOT NULL,
+          per_class  INTEGER CHECK (per_class IS NULL OR per_class > 0),
+          created_at TEXT    NOT NULL,
+          CHECK ((run_id IS NULL) <> (model_id IS NULL))
+        );
+        INSERT INTO galleries_v4 (id, run_id, model_id, name, seed, step, epoch, per_class, created_at)
+          SELECT id, run_id, NULL, name, seed, step, epoch, per_class, created_at FROM galleries;
+
+        CREATE TABLE gallery_images_v4 (
+          gallery_id   INTEGER NOT NULL REFERENCES galleries_v4 (id) ON DELETE CASCADE,
+          idx          INTEGER NOT NULL CHECK (idx >= 0),
+          seed         INTEGER NOT NULL,
+          latent_index INTEGER NOT NULL CHECK (latent_index >= 0),
+          class_label  INTEGER,
+          picked       INTEGER NOT NULL DEFAULT 0 CHECK (picked IN (0, 1)),
+          saved_path   TEXT,
+          PRIMARY KEY (gallery_id, idx)
+        ) WITHOUT ROWID;
+        INSERT INTO gallery_images_v4 SELECT gallery_id, idx, seed, latent_index, class_label, picked, saved_path FROM gallery_images;
+
+        -- Keep the id sequence, so a deleted gallery's id (and folder) is still never reused.
+        DELETE FROM sqlite_sequence WHERE name = 'galleries_v4';
+        INSERT INTO sqlite_sequence (name, seq) SELECT 'galleries_v4', seq FROM sqlite_sequence WHERE name = 'galleries';
+
+        DROP TABLE gallery_images;
+        DROP TABLE galleries;
+        ALTER TABLE galleries_v4 RENAME TO galleries;
+        ALTER TABLE gallery_images_v4 RENAME TO gallery_images;
+        CREATE INDEX galleries_by_run ON galleries (run_id);
+        CREATE INDEX galleries_by_model ON galleries (model_id);
+
+        -- The latent lab's output folders <home>/lab/<n>, by the gallery they were drawn from
+        -- (so deleting the gallery, its run or its model removes them).
+        CREATE TABLE lab_outputs (
+          n          INTEGER PRIMARY KEY CHECK (n > 0),
+          gallery_id INTEGER NOT NULL REFERENCES galleries (id) ON DELETE CASCADE,
+          kind       TEXT    NOT NULL CHECK (kind IN ('arithmetic', 'interpolation')),
+          created_at TEXT    NOT NULL
+        );
+        CREATE INDEX lab_outputs_by_gallery ON lab_outputs (gallery_id);
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

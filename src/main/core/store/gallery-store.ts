@@ -1,6 +1,7 @@
-// Galleries: sets of images generated from one run at one checkpoint, with each image's latent
-// (seed + index into that seed's draw, and class) so any image can be drawn again later. Rows only;
-// the PNG files under <home>/galleries/<id>/ belong to the caller.
+// Galleries: sets of images generated from one run at one checkpoint, or from one imported model,
+// with each image's latent (seed + index into that seed's draw, and class) so any image can be drawn
+// again later; and the latent lab's output folders drawn from each gallery. Rows only; the PNG files
+// under <home>/galleries/<id>/ and <home>/lab/<n>/ belong to the caller.
 
 import type { Database } from './database';
 
@@ -18,9 +19,15 @@ export interface GalleryImageRecord {
   savedPath: string | null;
 }
 
+/** Where a gallery's images come from: a run (at one of its checkpoints) or an imported model. */
+export type GallerySource = { runId: number; modelId?: undefined } | { modelId: number; runId?: undefined };
+
 export interface GalleryRecord {
   id: number;
-  runId: number;
+  /** The run it was drawn from, or null for an imported model's gallery. */
+  runId: number | null;
+  /** The imported model it was drawn from, or null for a run's gallery. */
+  modelId: number | null;
   name: string;
   seed: number;
   /** The checkpoint step the images were drawn at. */
@@ -37,7 +44,7 @@ export interface GallerySummaryRecord extends GalleryRecord {
 }
 
 export interface CreateGalleryInput {
-  runId: number;
+  source: GallerySource;
   name: string;
   seed: number;
   step: number;
@@ -46,9 +53,12 @@ export interface CreateGalleryInput {
   images: readonly { seed: number; latentIndex: number; classLabel: number | null }[];
 }
 
+export type LabOutputKind = 'arithmetic' | 'interpolation';
+
 interface GalleryRow {
   id: number;
-  run_id: number;
+  run_id: number | null;
+  model_id: number | null;
   name: string;
   seed: number;
   step: number;
@@ -75,6 +85,7 @@ function rowToGallery(row: GalleryRow): GalleryRecord {
   return {
     id: row.id,
     runId: row.run_id,
+    modelId: row.model_id,
     name: row.name,
     seed: row.seed,
     step: row.step,
@@ -105,8 +116,8 @@ export class GalleryStore {
   constructor(private readonly db: Database) {
     const s = <P extends unknown[] = unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
     this.stmt = {
-      insert: s<[number, string, number, number, number, number | null, string]>(
-        `INSERT INTO galleries (run_id, name, seed, step, epoch, per_class, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      insert: s<[number | null, number | null, string, number, number, number, number | null, string]>(
+        `INSERT INTO galleries (run_id, model_id, name, seed, step, epoch, per_class, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertImage: s<[number, number, number, number, number | null]>(
         `INSERT INTO gallery_images (gallery_id, idx, seed, latent_index, class_label) VALUES (?, ?, ?, ?, ?)`,
@@ -114,11 +125,16 @@ export class GalleryStore {
       get: s<[number], GalleryRow>(`SELECT * FROM galleries WHERE id = ?`),
       list: s<[], GallerySummaryRow>(`${SUMMARY_SQL} GROUP BY g.id ORDER BY g.id DESC`),
       listByRun: s<[number], GallerySummaryRow>(`${SUMMARY_SQL} WHERE g.run_id = ? GROUP BY g.id ORDER BY g.id DESC`),
+      listByModel: s<[number], GallerySummaryRow>(`${SUMMARY_SQL} WHERE g.model_id = ? GROUP BY g.id ORDER BY g.id DESC`),
       images: s<[number], ImageRow>(`SELECT * FROM gallery_images WHERE gallery_id = ? ORDER BY idx`),
       setPicked: s<[number, number, number]>(`UPDATE gallery_images SET picked = ? WHERE gallery_id = ? AND idx = ?`),
       setSaved: s<[string, number, number]>(`UPDATE gallery_images SET saved_path = ? WHERE gallery_id = ? AND idx = ?`),
       remove: s<[number]>(`DELETE FROM galleries WHERE id = ?`),
       idsByRun: s<[number], { id: number }>(`SELECT id FROM galleries WHERE run_id = ?`),
+      idsByModel: s<[number], { id: number }>(`SELECT id FROM galleries WHERE model_id = ?`),
+      addLabOutput: s<[number, number, string, string]>(`INSERT OR REPLACE INTO lab_outputs (n, gallery_id, kind, created_at) VALUES (?, ?, ?, ?)`),
+      labOutputs: s<[number], { n: number }>(`SELECT n FROM lab_outputs WHERE gallery_id = ? ORDER BY n`),
+      removeLabOutput: s<[number]>(`DELETE FROM lab_outputs WHERE n = ?`),
     };
   }
 
@@ -126,7 +142,9 @@ export class GalleryStore {
   create(input: CreateGalleryInput): GalleryRecord {
     const id = this.db
       .transaction(() => {
-        const info = this.stmt.insert.run(input.runId, input.name, input.seed, input.step, input.epoch, input.perClass, new Date().toISOString());
+        const { runId = null, modelId = null } = input.source;
+        if ((runId === null) === (modelId === null)) throw new Error('a gallery comes from a run or from a model (not both)');
+        const info = this.stmt.insert.run(runId, modelId, input.name, input.seed, input.step, input.epoch, input.perClass, new Date().toISOString());
         const galleryId = Number(info.lastInsertRowid);
         input.images.forEach((img, idx) => this.stmt.insertImage.run(galleryId, idx, img.seed, img.latentIndex, img.classLabel));
         return galleryId;
@@ -140,9 +158,14 @@ export class GalleryStore {
     return row ? rowToGallery(row) : null;
   }
 
-  /** Newest first; only one run's when `runId` is given. */
-  list(runId?: number): GallerySummaryRecord[] {
-    const rows = runId === undefined ? this.stmt.list.all() : this.stmt.listByRun.all(runId);
+  /** Newest first; only one run's or one model's when the filter names it. */
+  list(filter: { runId?: number; modelId?: number } = {}): GallerySummaryRecord[] {
+    const rows =
+      filter.runId !== undefined
+        ? this.stmt.listByRun.all(filter.runId)
+        : filter.modelId !== undefined
+          ? this.stmt.listByModel.all(filter.modelId)
+          : this.stmt.list.all();
     return rows.map((r) => ({ ...rowToGallery(r), count: r.count, picked: r.picked }));
   }
 
@@ -169,6 +192,25 @@ export class GalleryStore {
   /** Gallery ids of a run (to remove their files before the run's rows cascade away). */
   idsOfRun(runId: number): number[] {
     return this.stmt.idsByRun.all(runId).map((r) => r.id);
+  }
+
+  /** Gallery ids of an imported model (likewise). */
+  idsOfModel(modelId: number): number[] {
+    return this.stmt.idsByModel.all(modelId).map((r) => r.id);
+  }
+
+  /** Records that the latent lab wrote `<home>/lab/<n>` from a gallery. */
+  addLabOutput(n: number, galleryId: number, kind: LabOutputKind): void {
+    this.stmt.addLabOutput.run(n, galleryId, kind, new Date().toISOString());
+  }
+
+  /** The `n` of each `<home>/lab/<n>` drawn from a gallery (they go with it). */
+  labOutputs(galleryId: number): number[] {
+    return this.stmt.labOutputs.all(galleryId).map((r) => r.n);
+  }
+
+  removeLabOutput(n: number): void {
+    this.stmt.removeLabOutput.run(n);
   }
 
   remove(id: number): boolean {

@@ -27,7 +27,7 @@ Commands:
             [--epochs N | --steps N] [--batch N] [--lr X] [--beta1 X] [--k N] [--latent N]
             [--seed N] [--name NAME] [--limit N] [--labels] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu]
             [--resume RUN_ID] [--json]
-  generate  --run RUN_ID --count N --out DIR [--grid] [--seed N] [--class C]
+  generate  (--run RUN_ID | --model NAME|DIR) --count N --out DIR [--grid] [--seed N] [--class C] [--json]
   latent    (--run RUN_ID | --model NAME|DIR) --expr EXPR --seeds SEEDS --out DIR [--class C] [--json]
             Latent arithmetic: G(EXPR in latent space), the pixel-wise combination of the operands'
             images, each operand and one strip. EXPR: names with + and - and optional coefficients
@@ -40,7 +40,10 @@ Commands:
             The run's generator as a TensorFlow.js Layers model (model.json, weights.bin) with a
             gan-studio.json sidecar (tf.loadLayersModel loads it).
   import-model DIR [--name NAME] [--json]
-            Imports an exported generator so --model NAME can explore it.
+            Imports an exported generator (recorded in the studio; a taken NAME is refused) so
+            --model NAME and the app's Gallery page can explore it.
+  models    [--json]
+            Imported models.
   runs      [--json]
   import    PATH --name NAME [--size 28|32|64|128] [--channels 1|3] [--labels]
             [--fit crop|pad|stretch] [--mirror] [--json]
@@ -75,7 +78,7 @@ export type Command =
       /** Whether --size / --channels were left out (an imported dataset then gives its own). */
       shapeFromDataset?: { size: boolean; channels: boolean };
     }
-  | { name: 'generate'; home?: string; json: boolean; runId: number; count: number; out: string; grid: boolean; seed: number; classLabel: string | null }
+  | { name: 'generate'; home?: string; json: boolean; source: GeneratorChoice; count: number; out: string; grid: boolean; seed: number; classLabel: string | null }
   | { name: 'runs'; home?: string; json: boolean }
   | {
       name: 'latent';
@@ -114,6 +117,7 @@ export type Command =
       mirror: boolean;
     }
   | { name: 'datasets'; home?: string; json: boolean }
+  | { name: 'models'; home?: string; json: boolean }
   | { name: 'info'; home?: string; json: boolean }
   | { name: 'serve'; home?: string; json: boolean; port: number; host: string };
 
@@ -249,6 +253,7 @@ export function parseCommand(argv: string[]): Command {
     case 'generate': {
       const v = parse({
         run: { type: 'string' },
+        model: { type: 'string' },
         count: { type: 'string' },
         out: { type: 'string' },
         grid: { type: 'boolean', default: false },
@@ -256,15 +261,14 @@ export function parseCommand(argv: string[]): Command {
         class: { type: 'string' },
       });
       if (v.help) return { name: 'help' };
-      const runId = int('run', v.run as string | undefined, 1, Number.MAX_SAFE_INTEGER);
-      if (runId === undefined) throw new UsageError('generate needs --run RUN_ID');
+      const source = generatorChoice('generate', v.run as string | undefined, v.model as string | undefined);
       const out = v.out as string | undefined;
       if (!out) throw new UsageError('generate needs --out DIR');
       return {
         name: 'generate',
         home: v.home as string | undefined,
         json: Boolean(v.json),
-        runId,
+        source,
         count: int('count', v.count as string | undefined, 1, 10_000) ?? 64,
         out,
         grid: Boolean(v.grid),
@@ -398,6 +402,7 @@ export function parseCommand(argv: string[]): Command {
       };
     }
     case 'datasets':
+    case 'models':
     case 'runs':
     case 'info': {
       const v = parse({});

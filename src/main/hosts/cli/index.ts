@@ -4,6 +4,7 @@ import type { RunRecord, StepMetrics } from '../../../shared/types';
 import { describeBackend } from '../../core/engine/backends';
 import { resolveHome } from '../../core/home';
 import type { StoredDataset } from '../../core/store/dataset-store';
+import type { StoredModel } from '../../core/store/model-store';
 import { Studio, StudioError, type TrainingHandle } from '../../core/studio';
 import { parseCommand, USAGE, UsageError, type Command } from './args';
 import { serve } from './serve';
@@ -166,9 +167,13 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
 }
 
 async function generate(studio: Studio, cmd: Extract<Command, { name: 'generate' }>): Promise<number> {
-  const result = await studio.generate({ runId: cmd.runId, count: cmd.count, outDir: cmd.out, grid: cmd.grid, seed: cmd.seed, classLabel: cmd.classLabel });
-  if (cmd.json) json({ event: 'done', runId: cmd.runId, step: result.step, files: result.files });
-  else out(`Wrote ${result.files.length} file${result.files.length === 1 ? '' : 's'} from run ${cmd.runId} (step ${result.step}) to ${cmd.out}`);
+  const result = await studio.generate({ ...cmd.source, count: cmd.count, outDir: cmd.out, grid: cmd.grid, seed: cmd.seed, classLabel: cmd.classLabel });
+  const from = 'runId' in cmd.source ? { runId: cmd.source.runId } : { model: cmd.source.model };
+  if (cmd.json) json({ event: 'done', ...from, step: result.step, files: result.files });
+  else {
+    const what = 'runId' in cmd.source ? `run ${cmd.source.runId}` : `model ${cmd.source.model}`;
+    out(`Wrote ${result.files.length} file${result.files.length === 1 ? '' : 's'} from ${what} (step ${result.step}) to ${cmd.out}`);
+  }
   return EXIT.ok;
 }
 
@@ -202,10 +207,45 @@ async function exportGenerator(studio: Studio, cmd: Extract<Command, { name: 'ex
   return EXIT.ok;
 }
 
+function modelSummary(m: StoredModel) {
+  return {
+    id: m.id,
+    name: m.name,
+    model: m.kind,
+    size: m.size,
+    channels: m.channels,
+    latent: m.latent,
+    classes: m.classNames.length ? m.classNames : m.numClasses,
+    step: m.step,
+    fromRunId: m.fromRunId,
+    fromRunName: m.fromRunName,
+    source: m.sourcePath,
+    dir: m.dir,
+    createdAt: m.createdAt,
+  };
+}
+
 async function importModel(studio: Studio, cmd: Extract<Command, { name: 'import-model' }>): Promise<number> {
-  const r = await studio.importModel({ path: cmd.path, name: cmd.modelName ?? undefined });
-  if (cmd.json) json({ event: 'done', name: r.name, dir: r.dir, sidecar: r.sidecar });
-  else out(`Imported ${r.sidecar.modelKind} generator "${r.name}" (${r.sidecar.imageSize}x${r.sidecar.imageSize}x${r.sidecar.channels}, latent ${r.sidecar.latentSize}): use --model ${r.name}`);
+  const m = await studio.importModel({ path: cmd.path, name: cmd.modelName ?? undefined });
+  if (cmd.json) json({ event: 'done', ...modelSummary(m) });
+  else out(`Imported ${m.kind} generator "${m.name}" (id ${m.id}, ${m.size}x${m.size}x${m.channels}, latent ${m.latent}, step ${m.step}): use --model ${m.name}`);
+  return EXIT.ok;
+}
+
+function models(studio: Studio, cmd: Extract<Command, { name: 'models' }>): number {
+  const list = studio.listModels();
+  if (cmd.json) {
+    list.forEach((m) => json(modelSummary(m)));
+    return EXIT.ok;
+  }
+  if (list.length === 0) {
+    out('No imported models yet. Import one with: gan-studio import-model DIR --name NAME');
+    return EXIT.ok;
+  }
+  const rows = list.map((m) => [String(m.id), m.name, m.kind, `${m.size}x${m.channels}`, String(m.latent), String(m.numClasses || '-'), String(m.step), m.fromRunId === null ? '-' : `#${m.fromRunId}${m.fromRunName ? ` ${m.fromRunName}` : ''}`]);
+  const head = ['ID', 'NAME', 'MODEL', 'SIZE', 'LATENT', 'CLASSES', 'STEP', 'FROM RUN'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  for (const row of [head, ...rows]) out(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
   return EXIT.ok;
 }
 
@@ -373,6 +413,8 @@ export async function main(argv: string[]): Promise<number> {
         return await exportGenerator(studio, cmd);
       case 'import-model':
         return await importModel(studio, cmd);
+      case 'models':
+        return models(studio, cmd);
       case 'info':
         return await info(studio, cmd);
       case 'import':

@@ -65,3 +65,27 @@ describe('gan-studio import: arguments', () => {
     expect(parseCommand(['train', '--data', 'x', '--size', '64'])).toMatchObject({ shapeFromDataset: { size: false, channels: true } });
   });
 });
+
+describe('gan-studio generate and models: arguments', () => {
+  it('generate takes --run or --model (not both, not neither)', () => {
+    expect(parseCommand(['generate', '--run', '3', '--count', '4', '--out', 'o'])).toMatchObject({ name: 'generate', source: { runId: 3 }, count: 4, out: 'o', seed: 1, classLabel: null });
+    expect(parseCommand(['generate', '--model', 'faces', '--out', 'o', '--class', 'cat', '--json'])).toMatchObject({ name: 'generate', json: true, source: { model: 'faces' }, count: 64, classLabel: 'cat' });
+    const bad: [string[], RegExp][] = [
+      [['generate', '--out', 'o'], /generate needs --run RUN_ID \(or --model NAME\|DIR\)/],
+      [['generate', '--run', '1', '--model', 'x', '--out', 'o'], /--run or --model, not both/],
+      [['generate', '--model', ' ', '--out', 'o'], /--model needs a NAME/],
+      [['generate', '--model', 'x'], /needs --out DIR/],
+    ];
+    for (const [argv, message] of bad) {
+      expect(() => parseCommand(argv), argv.join(' ')).toThrow(UsageError);
+      expect(() => parseCommand(argv), argv.join(' ')).toThrow(message);
+    }
+  });
+
+  it('lists models, and the usage text documents them', () => {
+    expect(parseCommand(['models', '--json', '--home', '/h'])).toEqual({ name: 'models', home: '/h', json: true });
+    expect(() => parseCommand(['models', 'x'])).toThrow(UsageError);
+    expect(USAGE).toMatch(/models\s+\[--json\]/);
+    expect(USAGE).toMatch(/generate\s+\(--run RUN_ID \| --model NAME\|DIR\)/);
+  });
+});

@@ -1,6 +1,8 @@
 // The latent lab on the Gallery page: operands a, b, c picked from the open gallery (several images
 // in one operand make a mean), an expression run in latent space next to its pixel-wise twin, and an
-// interpolation (lerp / slerp, K frames) between two of the gallery's images.
+// interpolation (lerp / slerp, K frames) between two of the gallery's images. For conditional models
+// each operand, the result and each end of the walk can be drawn in a class of the user's choosing
+// (null: the images' own classes).
 
 import type { LatentArithmeticResult, LatentInterpolateResult, LatentInterpolationMode } from '../../../../shared/contract';
 import { errorMessage } from '../errors';
@@ -14,6 +16,10 @@ class LatentLabStore {
   galleryId = $state<number | null>(null);
   slot = $state<Slot>('a');
   operands = $state<Record<Slot, number[]>>({ a: [], b: [], c: [] });
+  /** Conditional models: each operand's class (null: its first image's class). */
+  classes = $state<Record<Slot, number | null>>({ a: null, b: null, c: null });
+  /** Conditional models: the class of both results (null: the first operand's). */
+  resultClass = $state<number | null>(null);
   /** Keyboard-friendly stand-in for shift/ctrl-click: picks add to the operand's mean. */
   addToMean = $state(false);
   expression = $state('a - b + c');
@@ -25,6 +31,9 @@ class LatentLabStore {
   to = $state(1);
   mode = $state<LatentInterpolationMode>('slerp');
   frames = $state(8);
+  /** Conditional models: the class at each end of the walk (null: that end's image's class). */
+  fromClass = $state<number | null>(null);
+  toClass = $state<number | null>(null);
   interpolating = $state(false);
   interpolation = $state<LatentInterpolateResult | null>(null);
   interpolationError = $state<string | null>(null);
@@ -34,6 +43,10 @@ class LatentLabStore {
     if (galleryId === this.galleryId) return;
     this.galleryId = galleryId;
     this.operands = { a: [], b: [], c: [] };
+    this.classes = { a: null, b: null, c: null };
+    this.resultClass = null;
+    this.fromClass = null;
+    this.toClass = null;
     this.slot = 'a';
     this.arithmetic = null;
     this.interpolation = null;
@@ -62,12 +75,20 @@ class LatentLabStore {
 
   clear(slot: Slot): void {
     this.operands = { ...this.operands, [slot]: [] };
+    this.classes = { ...this.classes, [slot]: null };
+  }
+
+  setClass(slot: Slot, classLabel: number | null): void {
+    this.classes = { ...this.classes, [slot]: classLabel };
   }
 
   async runArithmetic(): Promise<void> {
     const galleryId = this.galleryId;
     if (galleryId === null || !hasApi()) return;
-    const operands = SLOTS.filter((s) => this.operands[s].length > 0).map((name) => ({ name, indices: [...this.operands[name]] }));
+    const operands = SLOTS.filter((s) => this.operands[s].length > 0).map((name) => {
+      const classLabel = this.classes[name];
+      return classLabel === null ? { name, indices: [...this.operands[name]] } : { name, indices: [...this.operands[name]], classLabel };
+    });
     if (operands.length === 0) {
       this.arithmeticError = 'Pick at least one image for an operand first.';
       return;
@@ -75,7 +96,12 @@ class LatentLabStore {
     this.computing = true;
     this.arithmeticError = null;
     try {
-      const result = await window.api.latentArithmetic({ galleryId, expression: this.expression, operands });
+      const result = await window.api.latentArithmetic({
+        galleryId,
+        expression: this.expression,
+        operands,
+        ...(this.resultClass === null ? {} : { resultClass: this.resultClass }),
+      });
       if (this.galleryId === galleryId) this.arithmetic = result;
     } catch (err) {
       if (this.galleryId === galleryId) this.arithmeticError = errorMessage(err, 'Could not run the arithmetic.');
@@ -90,7 +116,15 @@ class LatentLabStore {
     this.interpolating = true;
     this.interpolationError = null;
     try {
-      const result = await window.api.latentInterpolate({ galleryId, from: this.from, to: this.to, frames: this.frames, mode: this.mode });
+      const result = await window.api.latentInterpolate({
+        galleryId,
+        from: this.from,
+        to: this.to,
+        frames: this.frames,
+        mode: this.mode,
+        ...(this.fromClass === null ? {} : { fromClass: this.fromClass }),
+        ...(this.toClass === null ? {} : { toClass: this.toClass }),
+      });
       if (this.galleryId === galleryId) this.interpolation = result;
     } catch (err) {
       if (this.galleryId === galleryId) this.interpolationError = errorMessage(err, 'Could not interpolate.');
