@@ -5,8 +5,9 @@
  *  1. Training-step throughput: the real Trainer's trainStep() (a D update on a real and a fake
  *     batch, then the G update), batch 64, on a synthetic in-memory dataset of random pixels in a
  *     temporary run directory (deleted afterwards). Two warm-up steps, then N timed steps;
- *     ms/step and images/s (batch / seconds per step), and the process's peak RSS sampled at every
- *     step of that model (the figure a training worker's memory budget needs).
+ *     ms/step and images/s (batch / seconds per step); the process's peak RSS (the OS high-water
+ *     mark once the model's steps are done: this process does nothing but train, so it bounds a
+ *     training worker's memory) and the size of the wasm heap.
  *  2. Conv kernel timings at the convolution shapes the chosen models use (read from the built
  *     models): Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter. On wasm the two backprop
  *     kernels are GAN Studio's own (./src/main/core/engine/wasm-kernels.ts); elsewhere they are
@@ -42,6 +43,8 @@ const BATCH = 64;
 const WARMUP_STEPS = 2;
 const DATASET_IMAGES = 256;
 const DEFAULT_PEER_THREADS = 2;
+/** Runs per model (ours and the peer's) whose median is reported when comparing with the peer. */
+const PEER_REPEAT = 5;
 const DEFAULT_KERNEL_REPS = 3;
 const MB = 1024 * 1024;
 /** Generator steps of the event-loop run (256 images at batch 64: 4 steps an epoch, so 3 epochs). */
@@ -60,7 +63,7 @@ const MODELS: Record<string, BenchModel> = {
   dcgan64: { model: { kind: 'dcgan', size: 64, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 3 },
 };
 
-const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--repeat N] [--no-train] [--no-kernels] [--no-import] [--no-loop] [--loop-steps N] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--python CMD] [--json]
+const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--repeat N] [--no-train] [--no-kernels] [--no-import] [--no-loop] [--loop-steps N] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--python CMD] [--profile] [--json]
 
 Times GAN Studio's full training step (trainStep: D on a real + fake batch, then G; batch ${BATCH})
 and the conv kernels at the models' shapes, on the active TensorFlow.js backend, the
@@ -71,7 +74,7 @@ options:
   --backend NAME      force a backend: ${BACKEND_ORDER.join(', ')} or auto (default: auto)
   --models LIST       comma-separated, from ${Object.keys(MODELS).join(', ')} (default: all)
   --steps N           timed training steps per model (default: ${Object.entries(MODELS).map(([k, m]) => `${m.defaultSteps} for ${k}`).join(', ')})
-  --repeat N          time each model N times and report the median (default: 1)
+  --repeat N          time each model N times and report the median (default: ${PEER_REPEAT} with --peer, else 1)
   --no-train          skip the training-step timings (kernels only)
   --no-kernels        skip the conv kernel timings
   --no-import         skip the image-folder import timing
@@ -82,6 +85,7 @@ options:
   --peer              also time the PyTorch peer (../shared/bench/torch_dcgan.py) and print ours/peer
   --peer-threads N    torch.set_num_threads for the peer (default: ${DEFAULT_PEER_THREADS}; on a busy machine 1 can be faster)
   --python CMD        Python interpreter for --peer (default: python3, then /usr/bin/python3)
+  --profile           per-kernel time of one training step of each model (tf.profile)
   --json              one JSON line per figure on stdout
   -h, --help          this text
 `;
@@ -103,6 +107,7 @@ interface Options {
   peer: boolean;
   peerThreads: number;
   python: string | null;
+  profile: boolean;
   json: boolean;
 }
 
@@ -134,6 +139,7 @@ function parseOptions(argv: string[]): Options | 'help' {
         peer: { type: 'boolean' },
         'peer-threads': { type: 'string' },
         python: { type: 'string' },
+        profile: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -158,7 +164,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     backend: backend as BackendName | 'auto',
     models: [...new Set(models)],
     steps: positiveInt('--steps', values.steps),
-    repeat: positiveInt('--repeat', values.repeat) ?? 1,
+    repeat: positiveInt('--repeat', values.repeat) ?? (values.peer ? PEER_REPEAT : 1),
     train: !values['no-train'],
     kernels: !values['no-kernels'],
     import: !values['no-import'],
@@ -169,6 +175,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     peer: values.peer ?? false,
     peerThreads: positiveInt('--peer-threads', values['peer-threads']) ?? DEFAULT_PEER_THREADS,
     python: values.python ?? null,
+    profile: values.profile ?? false,
     json: values.json ?? false,
   };
 }
@@ -267,8 +274,16 @@ interface StepTiming {
   msPerStep: number;
   imagesPerSec: number;
   peakRssMb: number;
+  /** The wasm backend's heap (it only grows), or null on other backends. */
+  wasmHeapMb: number | null;
   /** Process CPU time / wall time over the timed steps, in percent. */
   cpuPercent: number;
+}
+
+/** Bytes of the wasm backend's heap, when wasm is the active backend. */
+function wasmHeapBytes(): number | null {
+  const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
+  return wasm?.HEAPU8 ? wasm.HEAPU8.buffer.byteLength : null;
 }
 
 /** The temporary run directory in use, removed also when the run is interrupted. */
@@ -325,7 +340,8 @@ async function timeTraining(name: string, spec: BenchModel, steps: number, repea
       runsMs,
       msPerStep,
       imagesPerSec: trainer.batch / (msPerStep / 1000),
-      peakRssMb: peakRss / MB,
+      peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / MB,
+      wasmHeapMb: wasmHeapBytes() == null ? null : wasmHeapBytes()! / MB,
       cpuPercent: ((cpu.user + cpu.system) / 1000 / Math.max(wallMs, 1e-9)) * 100,
     };
   } finally {
@@ -485,8 +501,8 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
   say();
   say(`Training step (trainStep: D on a real + a fake batch, then G), batch ${BATCH}, ${DATASET_IMAGES} synthetic images, ` +
     `${WARMUP_STEPS} warm-up steps${opts.repeat > 1 ? `, median of ${opts.repeat} runs` : ''} — ${backend}, ${backendThreads(info)}`);
-  const trainCols = ['model', 'batch', 'steps', 'ms/step', 'images/s', 'peak RSS MB', 'CPU %', ...(peer ? ['peer img/s', 'ours/peer'] : [])];
-  const trainWidths = [8, 5, 5, 9, 9, 11, 6, 10, 9];
+  const trainCols = ['model', 'batch', 'steps', 'ms/step', 'images/s', 'peak RSS MB', 'wasm heap MB', 'CPU %', ...(peer ? ['peer img/s', 'ours/peer'] : [])];
+  const trainWidths = [8, 5, 5, 9, 9, 11, 12, 6, 10, 9];
   if (!jsonMode) say(row(trainCols, trainWidths));
   for (const name of opts.models) {
     const spec = MODELS[name]!;
@@ -502,6 +518,7 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
         images_per_s: round(t.imagesPerSec, 1),
         ms_per_step: round(t.msPerStep, 1),
         peak_rss_mb: round(t.peakRssMb, 1),
+        ...(t.wasmHeapMb != null ? { wasm_heap_mb: round(t.wasmHeapMb, 1) } : {}),
       };
       if (p && ratio != null) {
         figure['peer_images_per_s'] = round(p.imagesPerSec, 1);
@@ -513,7 +530,8 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
       }
       emit(figure);
     } else {
-      const cells = [name, String(t.batch), String(t.steps), fmt(t.msPerStep), fmt(t.imagesPerSec), fmt(t.peakRssMb), fmt(t.cpuPercent, 0)];
+      const cells = [name, String(t.batch), String(t.steps), fmt(t.msPerStep), fmt(t.imagesPerSec), fmt(t.peakRssMb),
+        t.wasmHeapMb == null ? '-' : fmt(t.wasmHeapMb), fmt(t.cpuPercent, 0)];
       if (p && ratio != null) cells.push(fmt(p.imagesPerSec), fmt(ratio, 2));
       say(row(cells, trainWidths));
       if (opts.repeat > 1) {
@@ -526,7 +544,65 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
     say(`CPU %: this process's CPU time / wall time while timing` +
       (info.details['threads'] === 1 ? ' (wasm runs 1 thread here: well under 100 means other processes took the CPU)' : ''));
   }
-  say(`process max RSS so far (OS high-water mark): ${fmt(process.resourceUsage().maxRSS / 1024)} MB`);
+  say(`peak RSS MB: this process's OS high-water mark when the model's steps are done (the process only trains, so this ` +
+    `bounds a training worker's memory); wasm heap MB: the wasm backend's heap, which never shrinks`);
+  if (peer) say(`ours/peer: images/s of the median run over the peer's median run (peer: ${opts.peerThreads} thread${opts.peerThreads === 1 ? '' : 's'})`);
+}
+
+/** --profile: where one training step's time goes, per kernel (tf.profile). */
+async function profileSection(opts: Options, info: BackendInfo): Promise<void> {
+  say();
+  say(`Profile of one training step per model (batch ${BATCH}, after ${WARMUP_STEPS} warm-up steps) — ${info.name}, ${backendThreads(info)}: ` +
+    `time per kernel summed over its calls. Op-level entries (names ending in __op) wrap a kernel listed on its own and are left out. ` +
+    `GAN Studio's Conv2DBackpropInput/Filter on wasm include the Conv2D, Transpose and Slice work they run inside.`);
+  for (const name of opts.models) {
+    const spec = MODELS[name]!;
+    const runDir = await mkdtemp(join(tmpdir(), 'gan-studio-bench-'));
+    activeRunDir = runDir;
+    let trainer: Trainer | null = null;
+    try {
+      trainer = await Trainer.create({ config: trainConfig(name, spec.model), dataset: syntheticDataset(spec.model), runDir, resumeFrom: null });
+      for (let i = 0; i < WARMUP_STEPS; i++) {
+        progress(`profile ${name}: warm-up step ${i + 1}/${WARMUP_STEPS}`);
+        await trainer.trainStep();
+      }
+      progress(`profile ${name}: profiled step`);
+      const t0 = performance.now();
+      const t = trainer;
+      const profile = await tf.profile(async () => {
+        await t.trainStep();
+      });
+      const wallMs = performance.now() - t0;
+      endProgress();
+      const byKernel = new Map<string, { ms: number; calls: number }>();
+      for (const k of profile.kernels) {
+        if (k.name.endsWith('__op')) continue;
+        const entry = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+        entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+        entry.calls++;
+        byKernel.set(k.name, entry);
+      }
+      const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
+      const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
+      if (jsonMode) {
+        for (const [kernel, e] of rows) emit({ profile: name, backend: info.name, kernel, ms: round(e.ms, 2), calls: e.calls });
+        emit({ profile: name, backend: info.name, kernel: 'total', ms: round(total, 1), step_wall_ms: round(wallMs, 1) });
+      } else {
+        say(`${name}: kernels ${fmt(total)} ms of a ${fmt(wallMs)} ms profiled step (${profile.kernels.length} kernel calls)`);
+        const widths = [24, 9, 6, 6];
+        say(row(['kernel', 'ms', 'calls', '%'], widths));
+        const shown = rows.slice(0, 16);
+        for (const [kernel, e] of shown) say(row([kernel, fmt(e.ms), String(e.calls), fmt((100 * e.ms) / Math.max(total, 1e-9))], widths));
+        const rest = rows.slice(16).reduce((a, [, e]) => a + e.ms, 0);
+        if (rows.length > shown.length) say(row([`(${rows.length - shown.length} others)`, fmt(rest), '', fmt((100 * rest) / Math.max(total, 1e-9))], widths));
+      }
+    } finally {
+      endProgress();
+      trainer?.dispose();
+      await rm(runDir, { recursive: true, force: true });
+      activeRunDir = null;
+    }
+  }
 }
 
 /** 2: Conv2D and its two backprop kernels at the chosen models' conv shapes. */
@@ -670,6 +746,7 @@ async function main(): Promise<number> {
   }
 
   if (opts.train) await trainingSection(opts, info);
+  if (opts.profile) await profileSection(opts, info);
   if (opts.kernels) await kernelSection(opts, info);
   if (opts.import) await importSection(opts);
   if (opts.loop) await loopSection(opts);

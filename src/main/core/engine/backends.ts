@@ -9,9 +9,10 @@
  * non-literal specifier, so that neither TypeScript nor a bundler tries to resolve them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendInfo, BackendName } from '../../../shared/types';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { patchForWasmThreads, trimWasmThreads, wantedWasmThreads, type WasmThreadsPatch } from './wasm-threads';
 
 /** Every backend, best first. */
 export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -142,11 +143,29 @@ async function tryTensorflow(): Promise<Attempt> {
   };
 }
 
+/** Why the threaded wasm build was not used, when it was wanted and could not start. */
+let wasmThreadsFailure: string | null = null;
+
 async function tryWasm(): Promise<Attempt> {
   registerWasmTrainingKernels();
-  await activate('wasm', '@tensorflow/tfjs-backend-wasm');
+  const wanted = wantedWasmThreads();
+  if (wanted > 1 && tf.findBackend('wasm') == null) {
+    let patch: WasmThreadsPatch | null = null;
+    try {
+      patch = patchForWasmThreads(wanted);
+      await activate('wasm', '@tensorflow/tfjs-backend-wasm (threaded)');
+      if (patch.error) throw patch.error;
+      trimWasmThreads();
+    } catch (err) {
+      wasmThreadsFailure = `the threaded build did not start (${firstLine(err)}); using one thread`;
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      setThreadsCount(1);
+    } finally {
+      patch?.restore();
+    }
+  }
+  if (tf.getBackend() !== 'wasm') await activate('wasm', '@tensorflow/tfjs-backend-wasm');
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-  const multithread = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
   let threads = 1;
   try {
     threads = getThreadsCount();
@@ -154,7 +173,14 @@ async function tryWasm(): Promise<Attempt> {
     // Older builds cannot tell; a single thread is what they run.
   }
   return {
-    details: { package: '@tensorflow/tfjs-backend-wasm', simd, threads, multithreadSupport: multithread, trainingKernels: true },
+    details: {
+      package: '@tensorflow/tfjs-backend-wasm',
+      simd,
+      threads,
+      multithreadSupport: threads > 1,
+      trainingKernels: true,
+      ...(wasmThreadsFailure ? { threadsNote: wasmThreadsFailure } : {}),
+    },
     summary: `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}`,
   };
 }

@@ -14,6 +14,7 @@
 // D outputs logits (no sigmoid); the loss applies the sigmoid. All weights start from N(0, 0.02)
 // (batchnorm scales from N(1, 0.02)), as in the DCGAN paper.
 import * as tf from '@tensorflow/tfjs';
+import { registerTrainingGradients } from './gradients';
 import type { ModelConfig } from '../../../shared/types';
 import { mixSeed, Stream } from './rng';
 
@@ -64,6 +65,7 @@ export function validateModelConfig(config: ModelConfig): void {
 
 export function buildGan(config: ModelConfig, seed: number): GanModels {
   validateModelConfig(config);
+  registerTrainingGradients();
   const init = new Init(seed);
   const conditional = isConditional(config.kind);
   const convolutional = config.kind === 'dcgan' || config.kind === 'cdcgan';

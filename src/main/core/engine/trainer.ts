@@ -215,16 +215,22 @@ export class Trainer {
     return { status, step: this.step, epoch: this.completedEpochs, error };
   }
 
-  /** One generator step: k discriminator updates, then one generator update. */
+  /**
+   * One generator step: k discriminator updates, then one generator update.
+   *
+   * The generator runs once per step, as in the reference DCGAN training loop: the fake batch of
+   * the last discriminator update is the one the generator update scores with the updated D.
+   * To backpropagate into G without running it again, that last G forward pass happens inside
+   * the generator's gradient scope, and the discriminator update is made from within it, with
+   * G's tape set aside meanwhile (see `offTape`): D's update is complete in itself, and G's tape
+   * keeps only what G's gradient needs (G's forward pass and D's pass over the fake batch).
+   */
   async trainStep(): Promise<StepMetrics> {
     const { config } = this.setup;
     const k = config.k;
     const dStats: tf.Tensor[] = [];
-    for (let i = 0; i < k; i++) {
+    const dUpdate = (i: number, fake: tf.Tensor4D, fakeLabels: tf.Tensor2D | null) => {
       const { images: real, labels: realLabels } = this.realBatch(this.step * k + i);
-      const z = tf.randomNormal([this.batch, config.model.latent], 0, 1, 'float32', mixSeed(config.seed, Stream.discriminatorLatent, this.step, i)) as tf.Tensor2D;
-      const fakeLabels = this.fakeLabels(Stream.discriminatorLatent, i);
-      const fake = tf.tidy(() => generate(this.models, z, fakeLabels, true));
       let scores: tf.Tensor | null = null;
       const lossD = this.optD.minimize(
         () => {
@@ -237,13 +243,27 @@ export class Trainer {
         this.dVars,
       )!;
       const stats = scores as tf.Tensor | null;
-      dStats.push(tf.tidy(() => tf.concat([lossD.reshape([1]), stats!])));
-      tf.dispose(present(real, realLabels, z, fakeLabels, fake, lossD, stats));
+      dStats.push(tf.keep(tf.tidy(() => tf.concat([lossD.reshape([1]), stats!]))));
+      tf.dispose(present(real, realLabels, lossD, stats));
+    };
+    const latent = (i: number) =>
+      tf.randomNormal([this.batch, config.model.latent], 0, 1, 'float32', mixSeed(config.seed, Stream.discriminatorLatent, this.step, i)) as tf.Tensor2D;
+    // The first k-1 discriminator updates (k > 1 only) use fake batches G makes outside any tape.
+    for (let i = 0; i < k - 1; i++) {
+      const z = latent(i);
+      const fakeLabels = this.fakeLabels(Stream.discriminatorLatent, i);
+      const fake = tf.tidy(() => generate(this.models, z, fakeLabels, true));
+      dUpdate(i, fake, fakeLabels);
+      tf.dispose(present(z, fakeLabels, fake));
     }
-    const z = tf.randomNormal([this.batch, config.model.latent], 0, 1, 'float32', mixSeed(config.seed, Stream.generatorLatent, this.step)) as tf.Tensor2D;
-    const labels = this.fakeLabels(Stream.generatorLatent, 0);
+    const z = latent(k - 1);
+    const labels = this.fakeLabels(Stream.discriminatorLatent, k - 1);
     const lossG = this.optG.minimize(
-      () => tf.losses.sigmoidCrossEntropy(this.ones, discriminate(this.models, generate(this.models, z, labels, true), labels, true)) as tf.Scalar,
+      () => {
+        const fake = generate(this.models, z, labels, true);
+        offTape(() => dUpdate(k - 1, fake, labels));
+        return tf.losses.sigmoidCrossEntropy(this.ones, discriminate(this.models, fake, labels, true)) as tf.Scalar;
+      },
       true,
       this.gVars,
     )!;
@@ -387,6 +407,32 @@ export class Trainer {
     this.optG.dispose();
     tf.dispose([this.fixedZ, this.ones, this.zeros]);
     if (this.fixedLabels) this.fixedLabels.dispose();
+  }
+}
+
+interface EngineTapeState {
+  activeTape: unknown;
+  gradientDepth: number;
+}
+
+/**
+ * Runs `fn` with the gradient tape of the enclosing `tf.grads`/`minimize` set aside, so that its
+ * ops are not recorded there (a gradient computed inside `fn` gets a tape of its own, released
+ * when it ends). TensorFlow.js has no public switch for this; it reads the engine's state, and
+ * where that is not the expected shape (another tfjs version) `fn` simply runs recorded, which
+ * gives the same gradients at the cost of memory.
+ */
+function offTape<T>(fn: () => T): T {
+  const state = (tf.engine() as unknown as { state?: Partial<EngineTapeState> }).state;
+  if (state == null || typeof state.gradientDepth !== 'number' || !('activeTape' in state)) return fn();
+  const saved = { activeTape: state.activeTape, gradientDepth: state.gradientDepth };
+  state.activeTape = null;
+  state.gradientDepth = 0;
+  try {
+    return fn();
+  } finally {
+    state.activeTape = saved.activeTape;
+    state.gradientDepth = saved.gradientDepth;
   }
 }
 

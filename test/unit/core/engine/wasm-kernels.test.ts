@@ -252,6 +252,46 @@ describe('wasm training kernels', () => {
     expect(backend.numDataIds()).toBe(idsBefore);
   });
 
+  it('BatchMatMul with transposed operands matches the cpu backend (2-D and batched)', async () => {
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[64, 100], [100, 313], false, false],
+      [[64, 313], [100, 313], false, true],
+      [[64, 100], [64, 313], true, false],
+      [[100, 64], [313, 100], true, true],
+      [[3, 5, 7], [3, 9, 7], false, true],
+      [[3, 7, 5], [3, 7, 9], true, false],
+    ];
+    for (const [aShape, bShape, tA, tB] of cases) {
+      await compare({
+        name: `matMul ${aShape.join('x')} x ${bShape.join('x')} tA=${tA} tB=${tB}`,
+        outputs: ['product', 'da', 'db'],
+        compute: () => {
+          const a = tf.tensor(values(size(aShape), 21), aShape);
+          const b = tf.tensor(values(size(bShape), 22), bShape);
+          const product = tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, tA, tB);
+          // The gradients are matmuls with transposed operands too.
+          const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, tA, tB))))([a, b]);
+          return [product, da!, db!];
+        },
+      });
+    }
+  });
+
+  it('Identity shares data: a clone outlives its source and the source is unchanged', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const idsBefore = backend.numDataIds();
+    const y = tf.clone(x);
+    expect(backend.numDataIds()).toBe(idsBefore); // no copy was made
+    const z = tf.add(y, 1);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(z.dataSync())).toEqual([2, 3, 4, 5]);
+    tf.dispose([y, z]);
+    expect(backend.numDataIds()).toBe(idsBefore - 1);
+  });
+
   it('rejects NCHW with a clear error', async () => {
     await tf.setBackend('wasm');
     const dy = tf.zeros([1, 2, 4, 4]);
