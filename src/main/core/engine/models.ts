@@ -14,6 +14,7 @@
 // D outputs logits (no sigmoid); the loss applies the sigmoid. All weights start from N(0, 0.02)
 // (batchnorm scales from N(1, 0.02)), as in the DCGAN paper.
 import * as tf from '@tensorflow/tfjs';
+import { batchNormalization } from './batchnorm';
 import { registerTrainingGradients } from './gradients';
 import type { ModelConfig } from '../../../shared/types';
 import { mixSeed, Stream } from './rng';
@@ -100,8 +101,12 @@ function labelEmbedding(units: number, init: Init) {
   return tf.layers.dense({ units, useBias: false, kernelInitializer: init.weights() });
 }
 
+/**
+ * The stock BatchNormalization layer with a fused training pass (one op, a small gradient tape:
+ * see batchnorm.ts); it saves and loads as the stock layer, with the same weights.
+ */
 function batchNorm(init: Init) {
-  return tf.layers.batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, gammaInitializer: init.gamma() });
+  return batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, gammaInitializer: init.gamma() });
 }
 
 function deconv(filters: number, kernel: number, strides: number, padding: 'same' | 'valid', init: Init, useBias: boolean) {

@@ -1,0 +1,335 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchNormalization, batchNormTraining, FusedBatchNormalization } from '../../../../src/main/core/engine/batchnorm';
+import { fileHandler, serializeLayersModel, WEIGHTS_FILE, MODEL_FILE } from '../../../../src/main/core/engine/export';
+import { registerWasmTrainingKernels } from '../../../../src/main/core/engine/wasm-kernels';
+
+const MOMENTUM = 0.9;
+const EPSILON = 1e-5;
+const TOLERANCE = 1e-5;
+
+/** Deterministic values in [lo, hi). */
+function values(size: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const out = new Float32Array(size);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = lo + (s / 4294967296) * (hi - lo);
+  }
+  return out;
+}
+
+/**
+ * Relative error in the max norm: max|a - b| / max|b|. (Elementwise ratios are meaningless for
+ * elements that are near zero by cancellation, as many gradient elements are: there both float32
+ * computations differ by rounding errors of the size of the terms that cancelled.)
+ */
+function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  expect(actual.length).toBe(expected.length);
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs(actual[i]! - expected[i]!);
+    if (Number.isNaN(diff)) return Number.NaN; // fails every comparison
+    scale = Math.max(scale, Math.abs(expected[i]!));
+    worst = Math.max(worst, diff);
+  }
+  return scale > 0 ? worst / scale : worst;
+}
+
+type Layer = tf.layers.Layer;
+
+/** Disposes a layer's weights (Layer.dispose refuses layers that were never applied symbolically). */
+function disposeLayer(layer: Layer): void {
+  for (const w of layer.weights) w.dispose();
+}
+
+/** A stock and a fused layer with the same (non-trivial) weights, built for `shape`. */
+function layerPair(shape: number[], seed: number): { stock: Layer; fused: FusedBatchNormalization } {
+  const args = { momentum: MOMENTUM, epsilon: EPSILON };
+  const stock = tf.layers.batchNormalization(args);
+  const fused = batchNormalization(args);
+  stock.build(shape);
+  fused.build(shape);
+  const c = shape[shape.length - 1]!;
+  const weights = [
+    tf.tensor1d(values(c, seed + 1, 0.5, 1.5)), // gamma
+    tf.tensor1d(values(c, seed + 2, -0.5, 0.5)), // beta
+    tf.tensor1d(values(c, seed + 3, -0.2, 0.2)), // moving mean
+    tf.tensor1d(values(c, seed + 4, 0.5, 2)), // moving variance
+  ];
+  stock.setWeights(weights);
+  fused.setWeights(weights);
+  tf.dispose(weights);
+  return { stock, fused };
+}
+
+/** A training-mode pass under `tf.variableGrads` of loss = Σ y·w: output and gradients for x, gamma, beta. */
+function trainingPass(layer: Layer, x: tf.Variable, w: tf.Tensor) {
+  const [gamma, beta] = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+  let y: tf.Tensor | null = null;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = layer.apply(x, { training: true }) as tf.Tensor;
+    y = tf.keep(out.clone());
+    return tf.sum(tf.mul(out, w)) as tf.Scalar;
+  }, [x, gamma!, beta!]);
+  const result = {
+    y: y!.dataSync().slice(),
+    loss: value.dataSync()[0]!,
+    dx: grads[x.name]!.dataSync().slice(),
+    dgamma: grads[gamma!.name]!.dataSync().slice(),
+    dbeta: grads[beta!.name]!.dataSync().slice(),
+  };
+  tf.dispose([y!, value, ...Object.values(grads)]);
+  return result;
+}
+
+const shapes: { name: string; shape: number[]; offset: number }[] = [
+  { name: '2D dense [N, C]', shape: [16, 12], offset: 0 },
+  { name: '4D NHWC', shape: [4, 5, 6, 8], offset: 0 },
+  { name: '4D NHWC, mean far from 0', shape: [3, 4, 4, 5], offset: 4 },
+  { name: '4D NHWC, 1x1 spatial', shape: [6, 1, 1, 5], offset: 0.5 },
+  { name: '3D [N, L, C]', shape: [5, 3, 4], offset: -1 },
+];
+
+describe('fused batchnorm layer (cpu, against the stock layer)', () => {
+  let previousBackend = '';
+  beforeAll(async () => {
+    previousBackend = tf.getBackend();
+    await tf.setBackend('cpu');
+  });
+  afterAll(async () => {
+    if (previousBackend) await tf.setBackend(previousBackend);
+  });
+
+  for (const { name, shape, offset } of shapes) {
+    it(`${name}: training output, moving statistics and gradients match`, () => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const { stock, fused } = layerPair(shape, 10);
+      const x = tf.variable(tf.tensor(values(size, 20, offset - 1.5, offset + 2.5), shape), true, `bn_test_x_${shape.join('x')}`);
+      const w = tf.tensor(values(size, 30), shape);
+      try {
+        const a = trainingPass(stock, x, w);
+        const b = trainingPass(fused, x, w);
+        expect(relativeError(b.y, a.y)).toBeLessThan(TOLERANCE);
+        expect(Math.abs(b.loss - a.loss) / Math.abs(a.loss)).toBeLessThan(TOLERANCE);
+        expect(relativeError(b.dx, a.dx)).toBeLessThan(TOLERANCE);
+        expect(relativeError(b.dgamma, a.dgamma)).toBeLessThan(TOLERANCE);
+        expect(relativeError(b.dbeta, a.dbeta)).toBeLessThan(TOLERANCE);
+        // The gradient w.r.t. x is not trivially zero (the loss weights are not uniform).
+        expect(Math.max(...Array.from(a.dx, Math.abs))).toBeGreaterThan(1e-3);
+
+        // Moving statistics after the training call (and a second one, on other data).
+        const stockWeights = () => stock.getWeights().map((t) => t.dataSync().slice());
+        const fusedWeights = () => fused.getWeights().map((t) => t.dataSync().slice());
+        const check = () => {
+          const [s, f] = [stockWeights(), fusedWeights()];
+          expect(f.length).toBe(4);
+          for (let i = 0; i < 4; i++) expect(relativeError(f[i]!, s[i]!)).toBeLessThan(TOLERANCE);
+        };
+        check();
+        const x2 = tf.tensor(values(size, 40, -3, 1), shape);
+        tf.tidy(() => {
+          stock.apply(x2, { training: true });
+          fused.apply(x2, { training: true });
+        });
+        x2.dispose();
+        check();
+        // The moving statistics did move (so the comparison is not vacuous).
+        const initialMean = values(shape[shape.length - 1]!, 13, -0.2, 0.2);
+        expect(relativeError(fusedWeights()[2]!, initialMean)).toBeGreaterThan(1e-2);
+
+        // Inference mode: bit-for-bit the stock layer's output (same moving statistics).
+        fused.setWeights(stock.getWeights());
+        const [ys, yf] = tf.tidy(() => [
+          (stock.apply(x, { training: false }) as tf.Tensor).dataSync().slice(),
+          (fused.apply(x, { training: false }) as tf.Tensor).dataSync().slice(),
+        ]);
+        expect(Array.from(yf!)).toEqual(Array.from(ys!));
+        const [yd] = tf.tidy(() => [(fused.apply(x) as tf.Tensor).dataSync().slice()]);
+        expect(Array.from(yd!)).toEqual(Array.from(ys!));
+      } finally {
+        tf.dispose([x, w]);
+        disposeLayer(stock);
+        disposeLayer(fused);
+      }
+    });
+  }
+
+  it('keeps the stock weights (names, order, shapes), class name and config', () => {
+    const args = { momentum: MOMENTUM, epsilon: EPSILON, gammaInitializer: tf.initializers.randomNormal({ mean: 1, stddev: 0.02, seed: 5 }) };
+    const stock = tf.layers.batchNormalization(args);
+    const fused = batchNormalization(args);
+    stock.build([null, 4, 4, 6]);
+    fused.build([null, 4, 4, 6]);
+    try {
+      expect(fused.getClassName()).toBe('BatchNormalization');
+      expect(fused).toBeInstanceOf(Object.getPrototypeOf(stock).constructor);
+      const strip = (name: string) => name.replace(/^batch_normalization_\d+\//, '');
+      expect(fused.weights.map((w) => [strip(w.originalName), w.shape, w.trainable])).toEqual(
+        stock.weights.map((w) => [strip(w.originalName), w.shape, w.trainable]),
+      );
+      const { name: _a, ...stockConfig } = stock.getConfig();
+      const { name: _b, ...fusedConfig } = fused.getConfig();
+      expect(fusedConfig).toEqual(stockConfig);
+    } finally {
+      disposeLayer(stock);
+      disposeLayer(fused);
+    }
+  });
+
+  it('a model with the layer exports and reloads with tf.loadLayersModel as the stock layer', async () => {
+    const input = tf.input({ shape: [6, 6, 3] });
+    let h = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.randomNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    h = batchNormalization({ momentum: MOMENTUM, epsilon: EPSILON }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
+    h = tf.layers.dense({ units: 5, kernelInitializer: tf.initializers.randomNormal({ seed: 2 }) }).apply(h) as tf.SymbolicTensor;
+    h = batchNormalization({ momentum: MOMENTUM, epsilon: EPSILON }).apply(h) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: h });
+    const dir = await mkdtemp(join(tmpdir(), 'gan-bn-'));
+    const x = tf.tensor4d(values(8 * 6 * 6 * 3, 50, -1, 2), [8, 6, 6, 3]);
+    try {
+      // Training passes move the moving statistics away from their initial values.
+      for (let i = 0; i < 3; i++) {
+        tf.tidy(() => {
+          model.apply(x, { training: true });
+        });
+      }
+      const { modelJson, weights } = await serializeLayersModel(model);
+      await writeFile(join(dir, MODEL_FILE), modelJson);
+      await writeFile(join(dir, WEIGHTS_FILE), weights);
+      const json = JSON.parse(await readFile(join(dir, MODEL_FILE), 'utf8')) as { modelTopology: { config: { layers: { class_name: string }[] } } };
+      const classes = json.modelTopology.config.layers.map((l) => l.class_name);
+      expect(classes.filter((c) => c === 'BatchNormalization')).toHaveLength(2);
+      const loaded = await tf.loadLayersModel(fileHandler(dir));
+      try {
+        const loadedBn = loaded.layers.filter((l) => l.getClassName() === 'BatchNormalization');
+        expect(loadedBn).toHaveLength(2);
+        for (const l of loadedBn) expect(l).not.toBeInstanceOf(FusedBatchNormalization);
+        const [a, b] = tf.tidy(() => [
+          (model.predict(x) as tf.Tensor).dataSync().slice(),
+          (loaded.predict(x) as tf.Tensor).dataSync().slice(),
+        ]);
+        expect(Array.from(b!)).toEqual(Array.from(a!));
+        // The non-trainable statistics survived the round trip.
+        const original = model.getWeights().map((t) => Array.from(t.dataSync()));
+        const reloaded = loaded.getWeights().map((t) => Array.from(t.dataSync()));
+        expect(reloaded).toEqual(original);
+      } finally {
+        loaded.dispose();
+      }
+    } finally {
+      x.dispose();
+      model.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaks no tensors across repeated training calls, with and without a tape', () => {
+    const { fused, stock } = layerPair([8, 3, 3, 4], 60);
+    disposeLayer(stock);
+    const x = tf.variable(tf.tensor4d(values(8 * 3 * 3 * 4, 70), [8, 3, 3, 4]));
+    const w = tf.tensor4d(values(8 * 3 * 3 * 4, 80), [8, 3, 3, 4]);
+    try {
+      const step = () => {
+        const { value, grads } = tf.variableGrads(
+          () => tf.sum(tf.mul(fused.apply(x, { training: true }) as tf.Tensor, w)) as tf.Scalar,
+          [x, ...fused.trainableWeights.map((v) => v.read() as tf.Variable)],
+        );
+        tf.dispose([value, ...Object.values(grads)]);
+        tf.tidy(() => {
+          fused.apply(x, { training: true });
+        });
+      };
+      step();
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 5; i++) step();
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      tf.dispose([x, w]);
+      disposeLayer(fused);
+    }
+  });
+
+  it('batchNormTraining: gradient matches automatic differentiation of the plain formula', () => {
+    const shape = [6, 7];
+    const x = tf.tensor2d(values(42, 90, -2, 3), shape as [number, number]);
+    const gamma = tf.tensor1d(values(7, 91, 0.5, 1.5));
+    const beta = tf.tensor1d(values(7, 92));
+    const w = tf.tensor2d(values(42, 93), shape as [number, number]);
+    try {
+      const plain = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, [0]);
+        return tf.sum(tf.mul(tf.add(tf.mul(tf.mul(tf.sub(a, mean), tf.rsqrt(tf.add(variance, EPSILON))), g), b), w)) as tf.Scalar;
+      };
+      const fusedLoss = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(batchNormTraining(a, g, b, EPSILON), w)) as tf.Scalar;
+      const expected = tf.grads(plain)([x, gamma, beta]);
+      const actual = tf.grads(fusedLoss)([x, gamma, beta]);
+      for (let i = 0; i < 3; i++) expect(relativeError(actual[i]!.dataSync(), expected[i]!.dataSync())).toBeLessThan(TOLERANCE);
+      tf.dispose([...expected, ...actual]);
+    } finally {
+      tf.dispose([x, gamma, beta, w]);
+    }
+  });
+});
+
+describe('fused batchnorm layer on wasm (against the stock layer on cpu)', () => {
+  let previousBackend = '';
+  beforeAll(async () => {
+    previousBackend = tf.getBackend();
+    registerWasmTrainingKernels(); // as in training (its Identity shares the saved tensors' data)
+    expect(await tf.setBackend('wasm')).toBe(true);
+  });
+  afterAll(async () => {
+    if (previousBackend) await tf.setBackend(previousBackend);
+  });
+
+  /** Output and gradients of a training pass, then the four weights after a second one. */
+  async function run(backend: 'cpu' | 'wasm', fused: boolean, shape: number[]) {
+    await tf.setBackend(backend);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const layer = fused ? batchNormalization({ momentum: MOMENTUM, epsilon: EPSILON }) : tf.layers.batchNormalization({ momentum: MOMENTUM, epsilon: EPSILON });
+    layer.build(shape);
+    const c = shape[shape.length - 1]!;
+    const init = [values(c, 1, 0.5, 1.5), values(c, 2, -0.5, 0.5), values(c, 3, -0.2, 0.2), values(c, 4, 0.5, 2)].map((v) => tf.tensor1d(v));
+    layer.setWeights(init);
+    tf.dispose(init);
+    const x = tf.variable(tf.tensor(values(size, 5, -1, 3), shape), true, `bn_wasm_x_${backend}_${fused}`);
+    const w = tf.tensor(values(size, 6), shape);
+    const x2 = tf.tensor(values(size, 7, -2, 2), shape);
+    try {
+      const pass = trainingPass(layer, x, w);
+      tf.tidy(() => {
+        layer.apply(x2, { training: true });
+      });
+      return { ...pass, weights: layer.getWeights().map((t) => t.dataSync().slice()) };
+    } finally {
+      tf.dispose([x, w, x2]);
+      disposeLayer(layer);
+    }
+  }
+
+  for (const shape of [[16, 24], [8, 8, 8, 16], [4, 16, 16, 8], [8, 4, 4, 32]]) {
+    it(`[${shape.join(', ')}]: output, gradients and moving statistics match`, async () => {
+      const ref = await run('cpu', false, shape);
+      const got = await run('wasm', true, shape);
+      const errors = {
+        y: relativeError(got.y, ref.y),
+        dx: relativeError(got.dx, ref.dx),
+        dgamma: relativeError(got.dgamma, ref.dgamma),
+        dbeta: relativeError(got.dbeta, ref.dbeta),
+        ...Object.fromEntries(['gamma', 'beta', 'movingMean', 'movingVariance'].map((n, i) => [n, relativeError(got.weights[i]!, ref.weights[i]!)])),
+      };
+      console.log(`wasm batchnorm [${shape.join(', ')}]: ${Object.entries(errors).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}`);
+      for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOLERANCE);
+    });
+  }
+});
