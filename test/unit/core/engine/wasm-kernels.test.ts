@@ -206,6 +206,17 @@ describe('wasm training kernels', () => {
     await compare(convTransposeCase([3, 14, 14, 64], 28, 4, 32, 2, 'same', seed++));
   });
 
+  it('match the cpu backend on the per-phase input-gradient path (>= 32 channels, small outputs)', async () => {
+    let seed = 3000;
+    // Phases interleaved by stacking + 3-D transpose (Cin 32) and by concatenation (Cin 64).
+    await compare(convCase([2, 8, 8, 32], 4, 16, 2, 'same', seed++));
+    await compare(convCase([2, 8, 8, 64], 4, 8, 2, 'same', seed++));
+    await compare(convTransposeCase([2, 4, 4, 16], 8, 4, 64, 2, 'same', seed++));
+    // Phases with different tap counts (k3 s2, k5 s3), and stride 3.
+    await compare(convCase([2, 6, 6, 32], 3, 8, 2, 1, seed++));
+    await compare(convCase([1, 9, 9, 32], 5, 4, 3, 'same', seed++));
+  });
+
   it('match the cpu backend through the fused conv2d op (what tf.layers uses)', async () => {
     const xShape: Shape4 = [2, 14, 14, 5];
     const fShape: Shape4 = [4, 4, 5, 6];
