@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio, StudioError } from '../../../src/main/core/studio';
 import type { TrainConfig } from '../../../src/shared/types';
 import { writeSyntheticIdxSet } from '../../integration/helpers/idx-files';
+import { testConfig, type TestConfigOverrides } from '../../helpers/train-config';
 
 const scratch: string[] = [];
 const temp = (prefix: string) => {
@@ -22,20 +23,8 @@ let home: string;
 let studio: Studio;
 let runId: number;
 
-const config = (data: string, overrides: Partial<TrainConfig> = {}): TrainConfig => ({
-  model: { kind: 'gan', size: 28, channels: 1, latent: 8, numClasses: 0 },
-  data,
-  epochs: 1,
-  steps: 2,
-  batch: 8,
-  lr: 2e-4,
-  beta1: 0.5,
-  beta2: 0.999,
-  k: 1,
-  seed: 1,
-  name: 'gallery-test',
-  ...overrides,
-});
+const config = (data: string, overrides: TestConfigOverrides = {}): TrainConfig =>
+  testConfig({ data, steps: 2, name: 'gallery-test', ...overrides });
 
 beforeAll(async () => {
   home = temp('gs-gallery-home-');

@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gallery } from '../../../src/main/core/gallery-service';
 import { Studio } from '../../../src/main/core/studio';
+import { testConfig } from '../../helpers/train-config';
 
 const scratch: string[] = [];
 const temp = (prefix: string) => {
@@ -42,19 +43,7 @@ beforeAll(async () => {
     }
   }
   const handle = await studio.train({
-    config: {
-      model: { kind: 'cgan', size: 28, channels: 1, latent: 8, numClasses: 2 },
-      data: folder,
-      epochs: 1,
-      steps: 2,
-      batch: 8,
-      lr: 2e-4,
-      beta1: 0.5,
-      beta2: 0.999,
-      k: 1,
-      seed: 1,
-      name: 'classes',
-    },
+    config: testConfig({ model: { kind: 'cgan', numClasses: 2 }, data: folder, steps: 2, name: 'classes' }),
     labels: true,
     backend: 'wasm',
   });

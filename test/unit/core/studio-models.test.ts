@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio, StudioError } from '../../../src/main/core/studio';
 import type { TrainConfig } from '../../../src/shared/types';
 import { writeSyntheticIdxSet } from '../../integration/helpers/idx-files';
+import { testConfig, type TestConfigOverrides } from '../../helpers/train-config';
 
 const scratch: string[] = [];
 const temp = (prefix: string) => {
@@ -23,20 +24,7 @@ let studio: Studio;
 let runId: number;
 let data: string;
 
-const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
-  model: { kind: 'gan', size: 28, channels: 1, latent: 8, numClasses: 0 },
-  data,
-  epochs: 3,
-  steps: null,
-  batch: 8,
-  lr: 2e-4,
-  beta1: 0.5,
-  beta2: 0.999,
-  k: 1,
-  seed: 1,
-  name: 'epochs',
-  ...overrides,
-});
+const config = (overrides: TestConfigOverrides = {}): TrainConfig => testConfig({ data, epochs: 3, name: 'epochs', ...overrides });
 
 beforeAll(async () => {
   home = temp('gs-models-home-');

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Studio, StudioError } from '../../../src/main/core/studio';
 import type { TrainConfig } from '../../../src/shared/types';
 import { writeSyntheticIdxSet } from '../../integration/helpers/idx-files';
+import { testConfig, type TestConfigOverrides } from '../../helpers/train-config';
 
 let home: string;
 let data: string;
@@ -21,20 +22,8 @@ afterEach(() => {
   rmSync(home, { recursive: true, force: true });
 });
 
-const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
-  model: { kind: 'gan', size: 28, channels: 1, latent: 16, numClasses: 0 },
-  data,
-  epochs: 1,
-  steps: 30,
-  batch: 8,
-  lr: 2e-4,
-  beta1: 0.5,
-  beta2: 0.999,
-  k: 1,
-  seed: 1,
-  name: 'studio-test',
-  ...overrides,
-});
+const config = (overrides: TestConfigOverrides = {}): TrainConfig =>
+  testConfig({ data, steps: 30, name: 'studio-test', ...overrides, model: { latent: 16, ...overrides.model } });
 
 describe('Studio.train', () => {
   it('pauses, resumes and stops a run in its worker, recording everything', async () => {

@@ -14,6 +14,7 @@ import { listSnapshots, snapshotName, snapshotsDir, SNAPSHOT_KIND, writeGenerato
 import { buildGan } from '../../../../src/main/core/engine/models';
 import type { CheckpointMeta } from '../../../../src/main/core/engine/trainer';
 import type { TrainConfig } from '../../../../src/shared/types';
+import { testConfig } from '../../../helpers/train-config';
 
 beforeAll(async () => {
   await selectBackend({ prefer: 'wasm' });
@@ -24,19 +25,7 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-const config: TrainConfig = {
-  model: { kind: 'dcgan', size: 28, channels: 1, latent: 12, numClasses: 0 },
-  data: 'x',
-  epochs: 3,
-  steps: null,
-  batch: 8,
-  lr: 2e-4,
-  beta1: 0.5,
-  beta2: 0.999,
-  k: 1,
-  seed: 4,
-  name: 'snap',
-};
+const config: TrainConfig = testConfig({ model: { kind: 'dcgan', latent: 12 }, data: 'x', epochs: 3, seed: 4, name: 'snap' });
 
 /** A training-checkpoint-shaped file: G and D weights (G's batchnorm statistics moved off their defaults) and optimizer slots. */
 async function fakeCheckpoint(dir: string, step: number, epoch: number): Promise<string> {

@@ -12,6 +12,7 @@ import { mixSeed, Stream } from '../../../../src/main/core/engine/rng';
 import { Trainer } from '../../../../src/main/core/engine/trainer';
 import type { ModelKind, StepMetrics, TrainConfig } from '../../../../src/shared/types';
 import { syntheticDataset } from '../../../helpers/datasets';
+import { testConfig } from '../../../helpers/train-config';
 
 let dir: string;
 beforeEach(async () => {
@@ -22,19 +23,7 @@ afterEach(async () => {
 });
 
 function config(kind: ModelKind, batch: number, latent: number): TrainConfig {
-  return {
-    model: { kind, size: 28, channels: 1, latent, numClasses: 0 },
-    data: 'synthetic',
-    epochs: 1,
-    steps: null,
-    batch,
-    lr: 2e-4,
-    beta1: 0.5,
-    beta2: 0.999,
-    k: 1,
-    seed: 5,
-    name: 'step',
-  };
+  return testConfig({ model: { kind, latent }, batch, seed: 5, name: 'step' });
 }
 
 /** The trainer's private parts the reference step needs. */

@@ -9,6 +9,7 @@ import { readCheckpoint } from '../../../../src/main/core/engine/checkpoint';
 import { stepsPerEpoch, Trainer, type TrainerHooks } from '../../../../src/main/core/engine/trainer';
 import type { ModelKind, StepMetrics, TrainConfig } from '../../../../src/shared/types';
 import { syntheticDataset } from '../../../helpers/datasets';
+import { testConfig } from '../../../helpers/train-config';
 
 let dir: string;
 beforeEach(async () => {
@@ -19,20 +20,7 @@ afterEach(async () => {
 });
 
 function config(kind: ModelKind, overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return {
-    model: { kind, size: 28, channels: 1, latent: 16, numClasses: kind.startsWith('c') ? 4 : 0 },
-    data: 'synthetic',
-    epochs: 1,
-    steps: null,
-    batch: 8,
-    lr: 2e-4,
-    beta1: 0.5,
-    beta2: 0.999,
-    k: 1,
-    seed: 3,
-    name: 'test',
-    ...overrides,
-  };
+  return { ...testConfig({ model: { kind, latent: 16, numClasses: kind.startsWith('c') ? 4 : 0 }, seed: 3 }), ...overrides };
 }
 
 interface Recorded {

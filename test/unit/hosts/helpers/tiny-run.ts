@@ -8,6 +8,7 @@ import { Studio } from '../../../../src/main/core/studio';
 import { createDispatcher, type Dispatcher } from '../../../../src/main/hosts/dispatch';
 import type { Envelope } from '../../../../src/shared/contract';
 import { writeSyntheticIdxSet } from '../../../integration/helpers/idx-files';
+import { testConfig } from '../../../helpers/train-config';
 
 export interface TinyRun {
   home: string;
@@ -31,19 +32,7 @@ export async function openTinyRun(prefix: string): Promise<TinyRun> {
   const dispatcher = createDispatcher(studio, { version: '1', host: 'browser', logError: () => undefined });
   const data = writeSyntheticIdxSet(temp(`${prefix}-data-`), 16);
   const handle = await studio.train({
-    config: {
-      model: { kind: 'gan', size: 28, channels: 1, latent: 8, numClasses: 0 },
-      data,
-      epochs: 1,
-      steps: 2,
-      batch: 8,
-      lr: 2e-4,
-      beta1: 0.5,
-      beta2: 0.999,
-      k: 1,
-      seed: 1,
-      name: 'tiny',
-    },
+    config: testConfig({ data, steps: 2, name: 'tiny' }),
     backend: 'wasm',
   });
   const runId = (await handle.done).run.id;

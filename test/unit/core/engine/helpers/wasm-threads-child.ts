@@ -7,21 +7,10 @@ import { selectBackend } from '../../../../../src/main/core/engine/backends';
 import { Trainer } from '../../../../../src/main/core/engine/trainer';
 import type { TrainConfig } from '../../../../../src/shared/types';
 import { syntheticDataset } from '../../../../helpers/datasets';
+import { testConfig } from '../../../../helpers/train-config';
 
 const info = await selectBackend({ prefer: 'wasm' });
-const config: TrainConfig = {
-  model: { kind: 'dcgan', size: 28, channels: 1, latent: 100, numClasses: 0 },
-  data: 'synthetic',
-  epochs: 1,
-  steps: null,
-  batch: 16,
-  lr: 2e-4,
-  beta1: 0.5,
-  beta2: 0.999,
-  k: 1,
-  seed: 11,
-  name: 'threads',
-};
+const config: TrainConfig = testConfig({ model: { kind: 'dcgan', latent: 100 }, batch: 16, seed: 11, name: 'threads' });
 const runDir = mkdtempSync(join(process.env['GS_RUN_ROOT'] ?? '/tmp', 'gs-threads-'));
 const trainer = await Trainer.create({ config, dataset: syntheticDataset(64, 28, 1), runDir, resumeFrom: null });
 const metrics = [await trainer.trainStep(), await trainer.trainStep()];
