@@ -20,6 +20,7 @@ export function mixSeed(...parts: number[]): number {
 export const Stream = {
   fixedLatent: 1,
   discriminatorLatent: 2,
+  /** Unused since G's update reuses the last D update's fake batch; kept so other streams keep their numbers. */
   generatorLatent: 3,
   shuffle: 4,
   fakeLabels: 5,

@@ -1,5 +1,7 @@
 // The training loop: Goodfellow et al.'s Algorithm 1 (k discriminator updates per generator
 // update) with the non-saturating generator loss, BCE on D's logits and Adam for both networks.
+// As in the reference DCGAN loop, G's update scores the fake batch of the last D update (G runs
+// once a step; see trainStep).
 //
 // Reproducibility: every random draw is keyed by (seed, step, purpose) (see rng.ts), the data
 // order by (seed, epoch), and a checkpoint holds both networks (batchnorm statistics included),
