@@ -15,7 +15,6 @@
 // (batchnorm scales from N(1, 0.02)), as in the DCGAN paper.
 import * as tf from '@tensorflow/tfjs';
 import { batchNormalization } from './batchnorm';
-import { registerTrainingGradients } from './gradients';
 import type { ModelConfig } from '../../../shared/types';
 import { mixSeed, Stream } from './rng';
 
@@ -66,7 +65,6 @@ export function validateModelConfig(config: ModelConfig): void {
 
 export function buildGan(config: ModelConfig, seed: number): GanModels {
   validateModelConfig(config);
-  registerTrainingGradients();
   const init = new Init(seed);
   const conditional = isConditional(config.kind);
   const convolutional = config.kind === 'dcgan' || config.kind === 'cdcgan';
