@@ -4,10 +4,10 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import type { Plugin } from 'vite';
 
 // Packages the Node side loads at run time and must never bundle: native addons (tfjs-node,
-// better-sqlite3, sharp) and the rest of TensorFlow.js (one copy, shared with tfjs-node's kernels).
+// better-sqlite3, sharp, gan-studio-native) and the rest of TensorFlow.js (one copy, shared with tfjs-node's kernels).
 // electron-vite already externalizes package.json `dependencies`, but not `optionalDependencies`
 // (both tfjs-node packages) nor transitive ones the core imports directly (@tensorflow/tfjs-core…).
-const nodeExternals = [/^@tensorflow\//, /^better-sqlite3(\/|$)/, /^sharp(\/|$)/];
+const nodeExternals = [/^@tensorflow\//, /^better-sqlite3(\/|$)/, /^sharp(\/|$)/, /^gan-studio-native(\/|$)/];
 
 /**
  * `electron-vite dev` only: Vite injects component CSS as <style> elements, which the production

@@ -36,6 +36,7 @@ import { buildGan, disposeGan } from '../src/main/core/engine/models';
 import { Prng } from '../src/main/core/engine/rng';
 import { Trainer } from '../src/main/core/engine/trainer';
 import { Studio } from '../src/main/core/studio';
+import { nativeKernelsRegistered, registerNativeKernels, unregisterNativeKernels } from '../src/main/core/engine/native-kernels';
 import { timeConvKernels, wasmTrainingKernelsRegistered, type ConvBenchShape } from '../src/main/core/engine/wasm-kernels';
 import { TRAIN_DEFAULTS, type BackendInfo, type BackendName, type ImageDataset, type ModelConfig, type TrainConfig } from '../src/shared/types';
 
@@ -554,7 +555,8 @@ async function profileSection(opts: Options, info: BackendInfo): Promise<void> {
   say();
   say(`Profile of one training step per model (batch ${BATCH}, after ${WARMUP_STEPS} warm-up steps) — ${info.name}, ${backendThreads(info)}: ` +
     `time per kernel summed over its calls. Op-level entries (names ending in __op) wrap a kernel listed on its own and are left out. ` +
-    `GAN Studio's Conv2DBackpropInput/Filter on wasm include the Conv2D, Transpose and Slice work they run inside.`);
+    (nativeKernelsRegistered() ? `On wasm the four convolution kernels (Conv2D, FusedConv2D, Conv2DBackpropInput/Filter) are GAN Studio's native OpenBLAS ones.`
+      : `GAN Studio's Conv2DBackpropInput/Filter on wasm include the Conv2D, Transpose and Slice work they run inside.`));
   for (const name of opts.models) {
     const spec = MODELS[name]!;
     const runDir = await mkdtemp(join(tmpdir(), 'gan-studio-bench-'));
@@ -610,7 +612,12 @@ async function kernelSection(opts: Options, info: BackendInfo): Promise<void> {
   const backend = info.name;
   const { cases, skipped } = kernelCases(opts.models);
   say();
-  if (backend === 'wasm') {
+  const native = backend === 'wasm' && nativeKernelsRegistered();
+  if (native) {
+    say(`Conv kernels on wasm (${backendThreads(info)}), batch ${BATCH}, 'same' padding, mean of ${opts.kernelReps} calls after 1 warm-up: ` +
+      `all three are GAN Studio's native kernels (im2col + OpenBLAS sgemm on the wasm memory); ` +
+      `the xnn_ columns time the same kernels without them (XNNPACK Conv2D and GAN Studio's wasm backprop kernels)`);
+  } else if (backend === 'wasm') {
     say(`Conv kernels on wasm (${backendThreads(info)}), batch ${BATCH}, 'same' padding, mean of ${opts.kernelReps} calls after 1 warm-up: ` +
       `Conv2D is XNNPACK; Conv2DBackpropInput/Filter are GAN Studio's kernels ` +
       `(${wasmTrainingKernelsRegistered() ? 'registered' : 'NOT registered: these are the stock ones'})`);
@@ -619,17 +626,33 @@ async function kernelSection(opts: Options, info: BackendInfo): Promise<void> {
       `wasm kernels (those run on wasm only: --backend wasm); batch ${BATCH}, 'same' padding, mean of ${opts.kernelReps} calls after 1 warm-up`);
   }
   say('shape: the forward conv x -> y (N=64); backprop_input is also the transposed conv y -> x');
-  const kernelWidths = [27, 9, 14, 15, 7, 8];
-  if (!jsonMode) say(row(['shape', 'conv2d', 'backprop_input', 'backprop_filter', 'in/conv', 'filt/conv'], kernelWidths));
+  const kernelWidths = native ? [27, 9, 14, 15, 7, 8, 10, 10, 10] : [27, 9, 14, 15, 7, 8];
+  const heads = ['shape', 'conv2d', 'backprop_input', 'backprop_filter', 'in/conv', 'filt/conv'];
+  if (!jsonMode) say(row(native ? [...heads, 'xnn_conv', 'xnn_input', 'xnn_filter'] : heads, kernelWidths));
   for (const c of cases) {
     progress(`kernels: ${c.label}`);
     const t = await timeConvKernels(c.shape, opts.kernelReps);
+    let xnn: Awaited<ReturnType<typeof timeConvKernels>> | null = null;
+    if (native) {
+      unregisterNativeKernels();
+      try {
+        xnn = await timeConvKernels(c.shape, opts.kernelReps);
+      } finally {
+        registerNativeKernels();
+      }
+    }
     endProgress();
     if (jsonMode) {
       const shape = `${c.label.replace(/ -> /, '->')} n${c.shape.batch}`;
-      emit({ kernel: 'conv2d', shape, backend, ms: round(t.conv2dMs, 2) });
-      emit({ kernel: 'backprop_input', shape, backend, ms: round(t.backpropInputMs, 2) });
-      emit({ kernel: 'backprop_filter', shape, backend, ms: round(t.backpropFilterMs, 2) });
+      const impl = native ? { impl: 'native' } : {};
+      emit({ kernel: 'conv2d', shape, backend, ...impl, ms: round(t.conv2dMs, 2) });
+      emit({ kernel: 'backprop_input', shape, backend, ...impl, ms: round(t.backpropInputMs, 2) });
+      emit({ kernel: 'backprop_filter', shape, backend, ...impl, ms: round(t.backpropFilterMs, 2) });
+      if (xnn != null) {
+        emit({ kernel: 'conv2d', shape, backend, impl: 'xnnpack', ms: round(xnn.conv2dMs, 2) });
+        emit({ kernel: 'backprop_input', shape, backend, impl: 'xnnpack', ms: round(xnn.backpropInputMs, 2) });
+        emit({ kernel: 'backprop_filter', shape, backend, impl: 'xnnpack', ms: round(xnn.backpropFilterMs, 2) });
+      }
     } else {
       say(row([
         c.label,
@@ -638,6 +661,7 @@ async function kernelSection(opts: Options, info: BackendInfo): Promise<void> {
         fmt(t.backpropFilterMs, 2),
         fmt(t.backpropInputMs / t.conv2dMs, 2),
         fmt(t.backpropFilterMs / t.conv2dMs, 2),
+        ...(xnn != null ? [fmt(xnn.conv2dMs, 2), fmt(xnn.backpropInputMs, 2), fmt(xnn.backpropFilterMs, 2)] : []),
       ], kernelWidths));
       say(`  used by: ${c.uses.join('; ')}`);
     }

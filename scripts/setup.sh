@@ -10,11 +10,14 @@ if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
   # Fashion-MNIST for the README's first run and the integration tests; Debian's Chromium for the
-  # browser end-to-end tests (Playwright drives /usr/bin/chromium; it never downloads a browser).
-  $SUDO apt-get install -y -q --no-install-recommends dataset-fashion-mnist chromium
+  # browser end-to-end tests (Playwright drives /usr/bin/chromium; it never downloads a browser);
+  # a C compiler and OpenBLAS for gan-studio-native (native/: convolutions for the wasm backend).
+  $SUDO apt-get install -y -q --no-install-recommends dataset-fashion-mnist chromium \
+    g++ make python3 libopenblas-dev
 fi
 
 # The two native TensorFlow packages are optional: where their install cannot download
-# libtensorflow they are skipped and training runs on the wasm backend.
+# libtensorflow they are skipped and training runs on the wasm backend. gan-studio-native is
+# optional too: where it cannot be built, the wasm backend's own convolutions run (slower).
 npm ci --no-audit --no-fund
 npm run build

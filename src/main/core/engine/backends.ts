@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendInfo, BackendName } from '../../../shared/types';
+import { registerNativeKernels } from './native-kernels';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 import { patchForWasmThreads, trimWasmThreads, wantedWasmThreads, type WasmThreadsPatch } from './wasm-threads';
 
@@ -172,6 +173,8 @@ async function tryWasm(): Promise<Attempt> {
   } catch {
     // Older builds cannot tell; a single thread is what they run.
   }
+  // Convolutions natively by OpenBLAS where gan-studio-native was built (same thread count).
+  const native = registerNativeKernels(wanted);
   return {
     details: {
       package: '@tensorflow/tfjs-backend-wasm',
@@ -180,8 +183,11 @@ async function tryWasm(): Promise<Attempt> {
       multithreadSupport: threads > 1,
       trainingKernels: true,
       ...(wasmThreadsFailure ? { threadsNote: wasmThreadsFailure } : {}),
+      nativeConvolutions: native.available,
+      ...(native.available ? { openblas: native.config } : { nativeNote: native.reason }),
     },
-    summary: `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}`,
+    summary: `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}` +
+      (native.available ? `, convolutions by OpenBLAS (${native.core})` : ''),
   };
 }
 

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BACKEND_ENV_VAR, describeBackend, selectBackend } from '../../../../src/main/core/engine/backends';
+import { nativeKernelsRegistered, nativeStatus } from '../../../../src/main/core/engine/native-kernels';
 import { wasmTrainingKernelsRegistered } from '../../../../src/main/core/engine/wasm-kernels';
 
 const require = createRequire(import.meta.url);
@@ -39,10 +40,21 @@ describe('selectBackend', () => {
       { name: 'tensorflow-gpu', reason: `${GPU_PKG} is not installed` },
       { name: 'tensorflow', reason: `${NODE_PKG} is not installed` },
     ]);
-    expect(info.reason).toMatch(/^wasm \((no )?SIMD, \d+ threads?\): @tensorflow\/tfjs-node-gpu and @tensorflow\/tfjs-node are not installed$/);
+    expect(info.reason).toMatch(
+      /^wasm \((no )?SIMD, \d+ threads?(, convolutions by OpenBLAS \([^)]+\))?\): @tensorflow\/tfjs-node-gpu and @tensorflow\/tfjs-node are not installed$/);
+    // Native convolutions where gan-studio-native is built; otherwise the reason is recorded.
+    const native = nativeStatus();
+    expect(info.details.nativeConvolutions).toBe(native.available);
+    if (native.available) {
+      expect(info.reason).toContain(`convolutions by OpenBLAS (${native.core})`);
+      expect(nativeKernelsRegistered()).toBe(true);
+    } else {
+      expect(info.details.nativeNote).toBe(native.reason);
+    }
     expect(typeof info.details.simd).toBe('boolean');
     expect(typeof info.details.threads).toBe('number');
-    expect(wasmTrainingKernelsRegistered()).toBe(true);
+    // The backprop kernels are the native ones over GAN Studio's wasm ones, or the wasm ones.
+    expect(native.available ? nativeKernelsRegistered() : wasmTrainingKernelsRegistered()).toBe(true);
     // The wasm backend can now train a conv net: the filter gradient exists.
     const g = tf.tidy(() => tf.grad((w: tf.Tensor) =>
       tf.sum(tf.conv2d(tf.ones([1, 4, 4, 1]) as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid')))(tf.ones([3, 3, 1, 1])));

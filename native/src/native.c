@@ -1,0 +1,404 @@
+/*
+ * GAN Studio native CPU kernels (Node-API, C).
+ *
+ * Convolutions of NHWC tensors with [KH, KW, Cin, Cout] filters, computed as matrix products
+ * by OpenBLAS's sgemm over an im2col matrix: one row per output position (n, oh, ow), one
+ * column per filter tap (kh, kw, ci), so that
+ *
+ *   forward          y[M, Cout]  = col[M, K] * W[K, Cout]                  (K = KH*KW*Cin)
+ *   input gradient   dcol[M, K]  = dy[M, Cout] * W^T, then col2im adds dcol's entries back
+ *                                  into dx at the input positions they were read from
+ *   filter gradient  dW[K, Cout] = col^T * dy[M, Cout]
+ *
+ * The tensors are not copied: JavaScript passes a typed array over the tfjs wasm backend's
+ * memory (a SharedArrayBuffer with threads, an ArrayBuffer without) and byte offsets of the
+ * operands in it; results are written in place into outputs allocated by the backend. Every
+ * operand's extent is checked against the memory's length before anything is touched.
+ *
+ * The im2col matrix is built a few images at a time (about SCRATCH_FLOATS floats), in a scratch
+ * buffer that belongs to the calling JavaScript environment (a worker thread has its own).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Declared by OpenBLAS's cblas.h; repeated so that the intent is visible here. */
+extern void openblas_set_num_threads(int num_threads);
+extern int openblas_get_num_threads(void);
+extern char *openblas_get_corename(void);
+extern char *openblas_get_config(void);
+
+#define SCRATCH_FLOATS ((size_t)8 << 20) /* 32 MiB of im2col rows per chunk, at least one image */
+
+enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_SIGMOID = 4, ACT_ELU = 5 };
+
+/* Layout of the Int32Array of conv parameters. */
+enum {
+  P_N, P_H, P_W, P_CIN, P_OH, P_OW, P_COUT, P_KH, P_KW, P_SH, P_SW, P_DH, P_DW, P_PT, P_PL, P_ACT,
+  P_COUNT
+};
+
+typedef struct {
+  int n, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, pt, pl, act;
+} ConvParams;
+
+typedef struct {
+  float *buf;
+  size_t cap;
+} Scratch;
+
+static void scratch_finalize(napi_env env, void *data, void *hint) {
+  Scratch *s = (Scratch *)data;
+  if (s != NULL) {
+    free(s->buf);
+    free(s);
+  }
+}
+
+static float *scratch_get(napi_env env, size_t floats) {
+  Scratch *s = NULL;
+  if (napi_get_instance_data(env, (void **)&s) != napi_ok || s == NULL) return NULL;
+  if (s->cap < floats) {
+    free(s->buf);
+    s->buf = (float *)malloc(floats * sizeof(float));
+    s->cap = s->buf == NULL ? 0 : floats;
+  }
+  return s->buf;
+}
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) {                                                                       \
+      napi_throw_error(env, NULL, "gan-studio-native: Node-API call failed: " #call);              \
+      return NULL;                                                                                 \
+    }                                                                                              \
+  } while (0)
+
+static napi_value throw_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
+}
+
+/* The memory (any typed array over it) as bytes. */
+static int get_memory(napi_env env, napi_value value, uint8_t **base, size_t *length) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return 0;
+  napi_typedarray_type type;
+  size_t count = 0, byte_offset = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, value, &type, &count, &data, NULL, &byte_offset) != napi_ok) return 0;
+  size_t elem = 1;
+  switch (type) {
+    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: elem = 1; break;
+    case napi_int16_array: case napi_uint16_array: elem = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+    default: elem = 8; break;
+  }
+  *base = (uint8_t *)data;
+  *length = count * elem;
+  return data != NULL;
+}
+
+static int get_params(napi_env env, napi_value value, ConvParams *p) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return 0;
+  napi_typedarray_type type;
+  size_t count = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, value, &type, &count, &data, NULL, NULL) != napi_ok) return 0;
+  if (type != napi_int32_array || count != P_COUNT) return 0;
+  const int32_t *v = (const int32_t *)data;
+  p->n = v[P_N]; p->h = v[P_H]; p->w = v[P_W]; p->cin = v[P_CIN];
+  p->oh = v[P_OH]; p->ow = v[P_OW]; p->cout = v[P_COUT]; p->kh = v[P_KH]; p->kw = v[P_KW];
+  p->sh = v[P_SH]; p->sw = v[P_SW]; p->dh = v[P_DH]; p->dw = v[P_DW];
+  p->pt = v[P_PT]; p->pl = v[P_PL]; p->act = v[P_ACT];
+  if (p->n < 1 || p->h < 1 || p->w < 1 || p->cin < 1 || p->oh < 1 || p->ow < 1 || p->cout < 1 ||
+      p->kh < 1 || p->kw < 1 || p->sh < 1 || p->sw < 1 || p->dh < 1 || p->dw < 1 || p->pt < 0 ||
+      p->pl < 0 || p->act < ACT_LINEAR || p->act > ACT_ELU) {
+    return 0;
+  }
+  /* Every size must fit the 32-bit wasm memory: keep products in range. */
+  double x = (double)p->n * p->h * p->w * p->cin, y = (double)p->n * p->oh * p->ow * p->cout;
+  double k = (double)p->kh * p->kw * p->cin * p->cout;
+  return x < 1e9 && y < 1e9 && k < 1e9;
+}
+
+/* A float operand at byte offset `off` with `floats` values, inside the memory. */
+static float *operand(uint8_t *base, size_t length, double off, size_t floats) {
+  if (!(off >= 0) || off != floor(off) || off > (double)length) return NULL;
+  size_t o = (size_t)off;
+  if (o % 4 != 0 || floats > (length - o) / 4) return NULL;
+  return (float *)(base + o);
+}
+
+static int get_double(napi_env env, napi_value v, double *out) {
+  return napi_get_value_double(env, v, out) == napi_ok;
+}
+
+/* Whether im2col would copy x unchanged: col row r is x's row r. */
+static int col_is_x(const ConvParams *p) {
+  if (p->pt != 0 || p->pl != 0) return 0;
+  if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->oh == p->h && p->ow == p->w) return 1;
+  return p->oh == 1 && p->ow == 1 && p->kh == p->h && p->kw == p->w && p->dh == 1 && p->dw == 1;
+}
+
+/* col rows of images [n0, n0 + nc). */
+static void im2col(const ConvParams *p, const float *x, int n0, int nc, float *col) {
+  const size_t K = (size_t)p->kh * p->kw * p->cin;
+  const size_t ci_bytes = (size_t)p->cin * sizeof(float);
+  float *row = col;
+  for (int n = n0; n < n0 + nc; n++) {
+    const float *xn = x + (size_t)n * p->h * p->w * p->cin;
+    for (int oh = 0; oh < p->oh; oh++) {
+      for (int ow = 0; ow < p->ow; ow++, row += K) {
+        float *dst = row;
+        for (int kh = 0; kh < p->kh; kh++) {
+          const int ih = oh * p->sh - p->pt + kh * p->dh;
+          if (ih < 0 || ih >= p->h) {
+            memset(dst, 0, (size_t)p->kw * ci_bytes);
+            dst += (size_t)p->kw * p->cin;
+            continue;
+          }
+          const float *xrow = xn + (size_t)ih * p->w * p->cin;
+          for (int kw = 0; kw < p->kw; kw++, dst += p->cin) {
+            const int iw = ow * p->sw - p->pl + kw * p->dw;
+            if (iw < 0 || iw >= p->w) memset(dst, 0, ci_bytes);
+            else memcpy(dst, xrow + (size_t)iw * p->cin, ci_bytes);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* Adds dcol rows of images [n0, n0 + nc) into dx (which the caller zeroed). */
+static void col2im(const ConvParams *p, const float *dcol, int n0, int nc, float *dx) {
+  const size_t K = (size_t)p->kh * p->kw * p->cin;
+  const int cin = p->cin;
+  const float *row = dcol;
+  for (int n = n0; n < n0 + nc; n++) {
+    float *dxn = dx + (size_t)n * p->h * p->w * cin;
+    for (int oh = 0; oh < p->oh; oh++) {
+      for (int ow = 0; ow < p->ow; ow++, row += K) {
+        const float *src = row;
+        for (int kh = 0; kh < p->kh; kh++) {
+          const int ih = oh * p->sh - p->pt + kh * p->dh;
+          if (ih < 0 || ih >= p->h) {
+            src += (size_t)p->kw * cin;
+            continue;
+          }
+          float *dxrow = dxn + (size_t)ih * p->w * cin;
+          for (int kw = 0; kw < p->kw; kw++, src += cin) {
+            const int iw = ow * p->sw - p->pl + kw * p->dw;
+            if (iw < 0 || iw >= p->w) continue;
+            float *restrict d = dxrow + (size_t)iw * cin;
+            const float *restrict s = src;
+            for (int c = 0; c < cin; c++) d[c] += s[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+/* Images per im2col chunk. */
+static int chunk_images(const ConvParams *p) {
+  const size_t per_image = (size_t)p->oh * p->ow * p->kh * p->kw * p->cin;
+  size_t nc = per_image == 0 ? (size_t)p->n : SCRATCH_FLOATS / per_image;
+  if (nc < 1) nc = 1;
+  if (nc > (size_t)p->n) nc = (size_t)p->n;
+  return (int)nc;
+}
+
+static void apply_bias_act(const ConvParams *p, float *y, size_t rows, const float *bias, float alpha) {
+  const int co = p->cout;
+  for (size_t r = 0; r < rows; r++) {
+    float *restrict v = y + r * co;
+    if (bias != NULL) {
+      for (int c = 0; c < co; c++) v[c] += bias[c];
+    }
+    switch (p->act) {
+      case ACT_RELU: for (int c = 0; c < co; c++) v[c] = v[c] > 0.f ? v[c] : 0.f; break;
+      case ACT_RELU6:
+        for (int c = 0; c < co; c++) v[c] = v[c] < 0.f ? 0.f : (v[c] > 6.f ? 6.f : v[c]);
+        break;
+      case ACT_LEAKYRELU: for (int c = 0; c < co; c++) v[c] = v[c] < 0.f ? alpha * v[c] : v[c]; break;
+      case ACT_SIGMOID: for (int c = 0; c < co; c++) v[c] = 1.f / (1.f + expf(-v[c])); break;
+      case ACT_ELU: for (int c = 0; c < co; c++) v[c] = v[c] > 0.f ? v[c] : expm1f(v[c]); break;
+      default: break;
+    }
+  }
+}
+
+/* conv2d(memory, xOff, filterOff, yOff, params, biasOff (< 0: none), leakyreluAlpha) */
+static napi_value conv2d(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) return throw_range(env, "conv2d: expected 7 arguments");
+  uint8_t *base; size_t length; ConvParams p;
+  double xo, wo, yo, bo, alpha;
+  if (!get_memory(env, argv[0], &base, &length)) return throw_range(env, "conv2d: memory must be a typed array");
+  if (!get_params(env, argv[4], &p)) return throw_range(env, "conv2d: bad parameters");
+  if (!get_double(env, argv[1], &xo) || !get_double(env, argv[2], &wo) || !get_double(env, argv[3], &yo) ||
+      !get_double(env, argv[5], &bo) || !get_double(env, argv[6], &alpha)) {
+    return throw_range(env, "conv2d: offsets must be numbers");
+  }
+  const size_t K = (size_t)p.kh * p.kw * p.cin, rows = (size_t)p.oh * p.ow;
+  const float *x = operand(base, length, xo, (size_t)p.n * p.h * p.w * p.cin);
+  const float *wt = operand(base, length, wo, K * p.cout);
+  float *y = operand(base, length, yo, (size_t)p.n * rows * p.cout);
+  const float *bias = bo < 0 ? NULL : operand(base, length, bo, (size_t)p.cout);
+  if (x == NULL || wt == NULL || y == NULL || (bo >= 0 && bias == NULL)) {
+    return throw_range(env, "conv2d: an operand lies outside the memory");
+  }
+  if (col_is_x(&p)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(p.n * rows), p.cout, (int)K, 1.f, x,
+                (int)K, wt, p.cout, 0.f, y, p.cout);
+  } else {
+    const int nc = chunk_images(&p);
+    float *col = scratch_get(env, (size_t)nc * rows * K);
+    if (col == NULL) {
+      napi_throw_error(env, "ENOMEM", "conv2d: out of memory for the im2col buffer");
+      return NULL;
+    }
+    for (int n0 = 0; n0 < p.n; n0 += nc) {
+      const int cnt = p.n - n0 < nc ? p.n - n0 : nc;
+      im2col(&p, x, n0, cnt, col);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(cnt * rows), p.cout, (int)K, 1.f, col,
+                  (int)K, wt, p.cout, 0.f, y + (size_t)n0 * rows * p.cout, p.cout);
+    }
+  }
+  if (bias != NULL || p.act != ACT_LINEAR) apply_bias_act(&p, y, (size_t)p.n * rows, bias, (float)alpha);
+  return NULL;
+}
+
+/* conv2dBackpropInput(memory, dyOff, filterOff, dxOff, params): dx has x's shape [N, H, W, Cin]. */
+static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return throw_range(env, "conv2dBackpropInput: expected 5 arguments");
+  uint8_t *base; size_t length; ConvParams p;
+  double dyo, wo, dxo;
+  if (!get_memory(env, argv[0], &base, &length)) return throw_range(env, "conv2dBackpropInput: memory must be a typed array");
+  if (!get_params(env, argv[4], &p)) return throw_range(env, "conv2dBackpropInput: bad parameters");
+  if (!get_double(env, argv[1], &dyo) || !get_double(env, argv[2], &wo) || !get_double(env, argv[3], &dxo)) {
+    return throw_range(env, "conv2dBackpropInput: offsets must be numbers");
+  }
+  const size_t K = (size_t)p.kh * p.kw * p.cin, rows = (size_t)p.oh * p.ow;
+  const float *dy = operand(base, length, dyo, (size_t)p.n * rows * p.cout);
+  const float *wt = operand(base, length, wo, K * p.cout);
+  float *dx = operand(base, length, dxo, (size_t)p.n * p.h * p.w * p.cin);
+  if (dy == NULL || wt == NULL || dx == NULL) {
+    return throw_range(env, "conv2dBackpropInput: an operand lies outside the memory");
+  }
+  if (col_is_x(&p)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(p.n * rows), (int)K, p.cout, 1.f, dy, p.cout,
+                wt, p.cout, 0.f, dx, (int)K);
+    return NULL;
+  }
+  const int nc = chunk_images(&p);
+  float *dcol = scratch_get(env, (size_t)nc * rows * K);
+  if (dcol == NULL) {
+    napi_throw_error(env, "ENOMEM", "conv2dBackpropInput: out of memory for the im2col buffer");
+    return NULL;
+  }
+  memset(dx, 0, (size_t)p.n * p.h * p.w * p.cin * sizeof(float));
+  for (int n0 = 0; n0 < p.n; n0 += nc) {
+    const int cnt = p.n - n0 < nc ? p.n - n0 : nc;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(cnt * rows), (int)K, p.cout, 1.f,
+                dy + (size_t)n0 * rows * p.cout, p.cout, wt, p.cout, 0.f, dcol, (int)K);
+    col2im(&p, dcol, n0, cnt, dx);
+  }
+  return NULL;
+}
+
+/* conv2dBackpropFilter(memory, xOff, dyOff, dwOff, params): dW has the filter's shape. */
+static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return throw_range(env, "conv2dBackpropFilter: expected 5 arguments");
+  uint8_t *base; size_t length; ConvParams p;
+  double xo, dyo, dwo;
+  if (!get_memory(env, argv[0], &base, &length)) return throw_range(env, "conv2dBackpropFilter: memory must be a typed array");
+  if (!get_params(env, argv[4], &p)) return throw_range(env, "conv2dBackpropFilter: bad parameters");
+  if (!get_double(env, argv[1], &xo) || !get_double(env, argv[2], &dyo) || !get_double(env, argv[3], &dwo)) {
+    return throw_range(env, "conv2dBackpropFilter: offsets must be numbers");
+  }
+  const size_t K = (size_t)p.kh * p.kw * p.cin, rows = (size_t)p.oh * p.ow;
+  const float *x = operand(base, length, xo, (size_t)p.n * p.h * p.w * p.cin);
+  const float *dy = operand(base, length, dyo, (size_t)p.n * rows * p.cout);
+  float *dw = operand(base, length, dwo, K * p.cout);
+  if (x == NULL || dy == NULL || dw == NULL) {
+    return throw_range(env, "conv2dBackpropFilter: an operand lies outside the memory");
+  }
+  if (col_is_x(&p)) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, p.cout, (int)(p.n * rows), 1.f, x, (int)K,
+                dy, p.cout, 0.f, dw, p.cout);
+    return NULL;
+  }
+  const int nc = chunk_images(&p);
+  float *col = scratch_get(env, (size_t)nc * rows * K);
+  if (col == NULL) {
+    napi_throw_error(env, "ENOMEM", "conv2dBackpropFilter: out of memory for the im2col buffer");
+    return NULL;
+  }
+  for (int n0 = 0; n0 < p.n; n0 += nc) {
+    const int cnt = p.n - n0 < nc ? p.n - n0 : nc;
+    im2col(&p, x, n0, cnt, col);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, p.cout, (int)(cnt * rows), 1.f, col, (int)K,
+                dy + (size_t)n0 * rows * p.cout, p.cout, n0 == 0 ? 0.f : 1.f, dw, p.cout);
+  }
+  return NULL;
+}
+
+/* setThreads(n): OpenBLAS's thread count (n >= 1). */
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t n = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1 || n > 256) {
+    return throw_range(env, "setThreads: expected a thread count from 1 to 256");
+  }
+  openblas_set_num_threads(n);
+  return NULL;
+}
+
+/* info(): { threads, core, config } of the OpenBLAS in use. */
+static napi_value get_info(napi_env env, napi_callback_info info) {
+  napi_value obj, threads, core, config;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &threads));
+  const char *corename = openblas_get_corename();
+  const char *cfg = openblas_get_config();
+  CHECK(napi_create_string_utf8(env, corename ? corename : "unknown", NAPI_AUTO_LENGTH, &core));
+  CHECK(napi_create_string_utf8(env, cfg ? cfg : "unknown", NAPI_AUTO_LENGTH, &config));
+  CHECK(napi_set_named_property(env, obj, "threads", threads));
+  CHECK(napi_set_named_property(env, obj, "core", core));
+  CHECK(napi_set_named_property(env, obj, "config", config));
+  return obj;
+}
+
+NAPI_MODULE_INIT() {
+  Scratch *s = (Scratch *)calloc(1, sizeof(Scratch));
+  if (s == NULL || napi_set_instance_data(env, s, scratch_finalize, NULL) != napi_ok) {
+    free(s);
+    napi_throw_error(env, NULL, "gan-studio-native: cannot set up");
+    return NULL;
+  }
+  napi_property_descriptor props[] = {
+    {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"conv2dBackpropInput", NULL, conv2d_backprop_input, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"conv2dBackpropFilter", NULL, conv2d_backprop_filter, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"info", NULL, get_info, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+  return exports;
+}
