@@ -225,7 +225,12 @@ static void apply_bias_act(const ConvParams *p, float *y, size_t rows, const flo
       case ACT_RELU6:
         for (int c = 0; c < co; c++) v[c] = v[c] < 0.f ? 0.f : (v[c] > 6.f ? 6.f : v[c]);
         break;
-      case ACT_LEAKYRELU: for (int c = 0; c < co; c++) v[c] = v[c] < 0.f ? alpha * v[c] : v[c]; break;
+      case ACT_LEAKYRELU:
+        for (int c = 0; c < co; c++) {
+          const float u = v[c], scaled = alpha * u;
+          v[c] = u < 0.f ? scaled : u;
+        }
+        break;
       case ACT_SIGMOID: for (int c = 0; c < co; c++) v[c] = 1.f / (1.f + expf(-v[c])); break;
       case ACT_ELU: for (int c = 0; c < co; c++) v[c] = v[c] > 0.f ? v[c] : expm1f(v[c]); break;
       default: break;
@@ -357,6 +362,164 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+/* ---- Element-wise, reduction and matrix-product kernels -------------------------------------- */
+
+/* Reads argv[i] as a byte offset of a float operand of `floats` values; NULL if outside. */
+static float *arg_operand(napi_env env, napi_value v, uint8_t *base, size_t length, size_t floats) {
+  double off;
+  if (!get_double(env, v, &off)) return NULL;
+  return operand(base, length, off, floats);
+}
+
+static int get_count(napi_env env, napi_value v, size_t *out) {
+  double d;
+  if (!get_double(env, v, &d) || !(d >= 0) || d != floor(d) || d > 1e10) return 0;
+  *out = (size_t)d;
+  return 1;
+}
+
+/* leakyRelu(memory, xOff, yOff, count, alpha): y = x < 0 ? alpha * x : x. */
+static napi_value leaky_relu(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, n; double alpha;
+  if (argc < 5 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[3], &n) ||
+      !get_double(env, argv[4], &alpha)) {
+    return throw_range(env, "leakyRelu: expected (memory, xOff, yOff, count, alpha)");
+  }
+  const float *x = arg_operand(env, argv[1], base, length, n);
+  float *y = arg_operand(env, argv[2], base, length, n);
+  if (x == NULL || y == NULL) return throw_range(env, "leakyRelu: an operand lies outside the memory");
+  const float a = (float)alpha;
+  /* Both values computed, then selected: branch-free, so the compiler vectorises the loop. */
+  for (size_t i = 0; i < n; i++) {
+    const float v = x[i], scaled = a * v;
+    y[i] = v < 0.f ? scaled : v;
+  }
+  return NULL;
+}
+
+/* leakyReluGrad(memory, dyOff, xOff, dxOff, count, alpha): dx = x > 0 ? dy : alpha * dy. */
+static napi_value leaky_relu_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, n; double alpha;
+  if (argc < 6 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[4], &n) ||
+      !get_double(env, argv[5], &alpha)) {
+    return throw_range(env, "leakyReluGrad: expected (memory, dyOff, xOff, dxOff, count, alpha)");
+  }
+  const float *dy = arg_operand(env, argv[1], base, length, n);
+  const float *x = arg_operand(env, argv[2], base, length, n);
+  float *dx = arg_operand(env, argv[3], base, length, n);
+  if (dy == NULL || x == NULL || dx == NULL) {
+    return throw_range(env, "leakyReluGrad: an operand lies outside the memory");
+  }
+  const float a = (float)alpha;
+  for (size_t i = 0; i < n; i++) {
+    const float g = dy[i], scaled = a * g;
+    dx[i] = x[i] > 0.f ? g : scaled;
+  }
+  return NULL;
+}
+
+/* sumRows(memory, xOff, yOff, rows, cols): y[c] = sum over r of x[r, c] (a sum over leading axes). */
+static napi_value sum_rows(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, rows, cols;
+  if (argc < 5 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[3], &rows) ||
+      !get_count(env, argv[4], &cols) || cols == 0 || rows > ((size_t)1 << 32) / cols) {
+    return throw_range(env, "sumRows: expected (memory, xOff, yOff, rows, cols)");
+  }
+  const float *x = arg_operand(env, argv[1], base, length, rows * cols);
+  float *y = arg_operand(env, argv[2], base, length, cols);
+  if (x == NULL || y == NULL) return throw_range(env, "sumRows: an operand lies outside the memory");
+  /* Blocks of rows summed into a float row, blocks added in double: accurate and vectorised. */
+  double *acc = (double *)calloc(cols, sizeof(double));
+  float *part = (float *)malloc(cols * sizeof(float));
+  if (acc == NULL || part == NULL) {
+    free(acc);
+    free(part);
+    napi_throw_error(env, "ENOMEM", "sumRows: out of memory");
+    return NULL;
+  }
+  const size_t block = 64;
+  for (size_t r0 = 0; r0 < rows; r0 += block) {
+    const size_t r1 = r0 + block < rows ? r0 + block : rows;
+    memcpy(part, x + r0 * cols, cols * sizeof(float));
+    for (size_t r = r0 + 1; r < r1; r++) {
+      const float *restrict xr = x + r * cols;
+      float *restrict pp = part;
+      for (size_t c = 0; c < cols; c++) pp[c] += xr[c];
+    }
+    for (size_t c = 0; c < cols; c++) acc[c] += part[c];
+  }
+  for (size_t c = 0; c < cols; c++) y[c] = (float)acc[c];
+  free(acc);
+  free(part);
+  return NULL;
+}
+
+/* Layout of the Int32Array of matmul parameters. */
+enum { MM_BATCH_A, MM_BATCH_B, MM_M, MM_N, MM_K, MM_TRANS_A, MM_TRANS_B, MM_ACT, MM_COUNT };
+
+/*
+ * matmul(memory, aOff, bOff, cOff, params, biasOff (< 0: none), alpha):
+ * C[b] = op(A[b]) * op(B[b]) (+ bias[N]) (activation), for b < max(batchA, batchB); a batch of 1
+ * is broadcast. A[b] is [M, K] ([K, M] when transposed), B[b] is [K, N] ([N, K] when transposed).
+ */
+static napi_value matmul(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length; double bo, alpha;
+  if (argc < 7 || !get_memory(env, argv[0], &base, &length) || !get_double(env, argv[5], &bo) ||
+      !get_double(env, argv[6], &alpha)) {
+    return throw_range(env, "matmul: expected (memory, aOff, bOff, cOff, params, biasOff, alpha)");
+  }
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t count = 0;
+  void *data = NULL;
+  if (napi_is_typedarray(env, argv[4], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[4], &type, &count, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array || count != MM_COUNT) {
+    return throw_range(env, "matmul: bad parameters");
+  }
+  const int32_t *v = (const int32_t *)data;
+  const int ba = v[MM_BATCH_A], bb = v[MM_BATCH_B], M = v[MM_M], N = v[MM_N], K = v[MM_K];
+  const int ta = v[MM_TRANS_A] != 0, tb = v[MM_TRANS_B] != 0, act = v[MM_ACT];
+  const int batch = ba > bb ? ba : bb;
+  if (ba < 1 || bb < 1 || M < 1 || N < 1 || K < 1 || (ba != bb && ba != 1 && bb != 1) ||
+      act < ACT_LINEAR || act > ACT_ELU || (double)batch * M * N > 1e9 ||
+      (double)ba * M * K > 1e9 || (double)bb * K * N > 1e9) {
+    return throw_range(env, "matmul: bad parameters");
+  }
+  const size_t sa = (size_t)M * K, sb = (size_t)K * N, sc = (size_t)M * N;
+  const float *a = arg_operand(env, argv[1], base, length, sa * ba);
+  const float *b = arg_operand(env, argv[2], base, length, sb * bb);
+  float *c = arg_operand(env, argv[3], base, length, sc * batch);
+  const float *bias = bo < 0 ? NULL : operand(base, length, bo, (size_t)N);
+  if (a == NULL || b == NULL || c == NULL || (bo >= 0 && bias == NULL)) {
+    return throw_range(env, "matmul: an operand lies outside the memory");
+  }
+  for (int i = 0; i < batch; i++) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f,
+                a + (ba == 1 ? 0 : (size_t)i * sa), ta ? M : K, b + (bb == 1 ? 0 : (size_t)i * sb), tb ? K : N,
+                0.f, c + (size_t)i * sc, N);
+  }
+  if (bias != NULL || act != ACT_LINEAR) {
+    ConvParams p = {0};
+    p.cout = N;
+    p.act = act;
+    apply_bias_act(&p, c, (size_t)batch * M, bias, (float)alpha);
+  }
+  return NULL;
+}
+
 /* setThreads(n): OpenBLAS's thread count (n >= 1). */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -396,6 +559,10 @@ NAPI_MODULE_INIT() {
     {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_enumerable, NULL},
     {"conv2dBackpropInput", NULL, conv2d_backprop_input, NULL, NULL, NULL, napi_enumerable, NULL},
     {"conv2dBackpropFilter", NULL, conv2d_backprop_filter, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"leakyRelu", NULL, leaky_relu, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"leakyReluGrad", NULL, leaky_relu_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"sumRows", NULL, sum_rows, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"matmul", NULL, matmul, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"info", NULL, get_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };

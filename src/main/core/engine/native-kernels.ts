@@ -18,7 +18,12 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type {
+  BatchMatMulAttrs,
   Conv2DAttrs,
+  GradConfig,
+  LeakyReluAttrs,
+  SumAttrs,
+  _FusedMatMulAttrs,
   Conv2DBackpropFilterAttrs,
   Conv2DBackpropInputAttrs,
   FusedConv2DAttrs,
@@ -27,10 +32,14 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs';
 
-const { backend_util, getKernel, registerKernel, unregisterKernel } = tf;
+const { backend_util, getGradient, getKernel, registerGradient, registerKernel, unregisterKernel } = tf;
 
 const BACKEND = 'wasm';
 export const NATIVE_ENV_VAR = 'GAN_STUDIO_NATIVE';
+/** Kernel computing LeakyRelu's input gradient (registered for wasm only, with the others). */
+const LEAKY_RELU_GRAD = 'GanStudioLeakyReluGrad';
+const REPLACED = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'LeakyRelu', 'Sum',
+  'BatchMatMul', '_FusedMatMul'];
 
 /** The addon's exports (native/src/native.c). */
 export interface NativeAddon {
@@ -38,6 +47,12 @@ export interface NativeAddon {
     biasOff: number, leakyreluAlpha: number): void;
   conv2dBackpropInput(memory: Uint8Array, dyOff: number, filterOff: number, dxOff: number, params: Int32Array): void;
   conv2dBackpropFilter(memory: Uint8Array, xOff: number, dyOff: number, dwOff: number, params: Int32Array): void;
+  leakyRelu(memory: Uint8Array, xOff: number, yOff: number, count: number, alpha: number): void;
+  leakyReluGrad(memory: Uint8Array, dyOff: number, xOff: number, dxOff: number, count: number, alpha: number): void;
+  sumRows(memory: Uint8Array, xOff: number, yOff: number, rows: number, cols: number): void;
+  /** params: [batchA, batchB, M, N, K, transposeA, transposeB, activation] */
+  matmul(memory: Uint8Array, aOff: number, bOff: number, cOff: number, params: Int32Array,
+    biasOff: number, leakyreluAlpha: number): void;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string };
 }
@@ -198,12 +213,110 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
     return out;
   };
 
+  const leakyRelu: KernelFunc = (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const { alpha } = args.attrs as unknown as LeakyReluAttrs;
+    const count = sizeOf(x.shape);
+    if (x.dtype !== 'float32' || count === 0) return fallback('LeakyRelu', args);
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(x.shape, 'float32');
+    addon.leakyRelu(backend.wasm.HEAPU8, offsetOf(backend, x), offsetOf(backend, out), count, alpha);
+    return out;
+  };
+
+  // The gradient of LeakyRelu in one pass (tfjs's is Greater + Multiply + Select, three loops).
+  const leakyReluGrad: KernelFunc = (args) => {
+    const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
+    const { alpha } = args.attrs as unknown as LeakyReluAttrs;
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(x.shape, 'float32');
+    addon.leakyReluGrad(backend.wasm.HEAPU8, offsetOf(backend, dy), offsetOf(backend, x),
+      offsetOf(backend, out), sizeOf(x.shape), alpha);
+    return out;
+  };
+
+  // Sums over leading axes (bias gradients, batch sums): wasm's Sum transposes such a tensor
+  // whole before reducing it. Other reductions run the wasm kernel.
+  const sum: KernelFunc = (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as SumAttrs;
+    const rank = x.shape.length;
+    const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
+    const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+    const count = sizeOf(x.shape);
+    if (x.dtype !== 'float32' || !leading || count === 0) return fallback('Sum', args);
+    const kept = x.shape.slice(axes.length);
+    const outShape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
+    const cols = sizeOf(kept);
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(outShape, 'float32');
+    addon.sumRows(backend.wasm.HEAPU8, offsetOf(backend, x), offsetOf(backend, out), count / cols, cols);
+    return out;
+  };
+
+  const matmulKernel = (name: 'BatchMatMul' | '_FusedMatMul'): KernelFunc => (args) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs as {
+      a: TensorInfo; b: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo;
+    };
+    const attrs = args.attrs as unknown as BatchMatMulAttrs & Partial<_FusedMatMulAttrs>;
+    const act = ACTIVATIONS[attrs.activation ?? 'linear'];
+    const plan = matmulPlan(a, b, attrs.transposeA, attrs.transposeB);
+    const n = plan?.n ?? 0;
+    const biasOk = bias == null ||
+      (bias.dtype === 'float32' && sizeOf(bias.shape) === n && bias.shape[bias.shape.length - 1] === n);
+    if (plan == null || act == null || preluActivationWeights != null || !biasOk) return fallback(name, args);
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(plan.outShape, 'float32');
+    addon.matmul(backend.wasm.HEAPU8, offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out),
+      Int32Array.from([plan.batchA, plan.batchB, plan.m, plan.n, plan.k,
+        attrs.transposeA ? 1 : 0, attrs.transposeB ? 1 : 0, act]),
+      bias == null ? -1 : offsetOf(backend, bias), attrs.leakyreluAlpha ?? 0.2);
+    return out;
+  };
+
   return [
     ['Conv2D', mark(conv2d)],
     ['FusedConv2D', mark(fusedConv2d)],
     ['Conv2DBackpropInput', mark(backpropInput)],
     ['Conv2DBackpropFilter', mark(backpropFilter)],
+    ['LeakyRelu', mark(leakyRelu)],
+    [LEAKY_RELU_GRAD, mark(leakyReluGrad)],
+    ['Sum', mark(sum)],
+    ['BatchMatMul', mark(matmulKernel('BatchMatMul'))],
+    ['_FusedMatMul', mark(matmulKernel('_FusedMatMul'))],
   ];
+}
+
+const sizeOf = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+
+interface MatmulPlan {
+  batchA: number;
+  batchB: number;
+  m: number;
+  n: number;
+  k: number;
+  outShape: number[];
+}
+
+/** Shapes of a float32 (batched) matrix product the native kernel covers, or null. */
+function matmulPlan(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): MatmulPlan | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return null;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  if (k !== kb || m < 1 || n < 1 || k < 1) return null;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = sizeOf(outerA);
+  const batchB = sizeOf(outerB);
+  const same = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+  if (!same && batchA !== 1 && batchB !== 1) return null;
+  // A batch of 1 broadcasts: the output's outer axes are the other operand's (or the longer).
+  const outer = batchA === 1 && (batchB !== 1 || outerB.length > outerA.length) ? outerB : outerA;
+  return { batchA, batchB, m, n, k, outShape: [...outer, m, n] };
 }
 
 /** The kernels replaced, by name, to fall back to and to restore. */
@@ -218,8 +331,7 @@ export function registerNativeKernels(threads?: number): NativeStatus {
   const s = nativeStatus();
   if (!s.available) return s;
   if (threads != null && threads >= 1) s.addon.setThreads(threads);
-  const names = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
-  for (const name of names) {
+  for (const name of REPLACED) {
     const existing = getKernel(name, BACKEND);
     if (existing != null && !isNative(existing)) replaced.set(name, existing);
   }
@@ -231,7 +343,33 @@ export function registerNativeKernels(threads?: number): NativeStatus {
     const setupFunc = existing?.setupFunc;
     registerKernel({ kernelName, backendName: BACKEND, kernelFunc, ...(setupFunc ? { setupFunc } : {}) });
   }
+  wrapLeakyReluGradient();
   return s;
+}
+
+/**
+ * LeakyRelu's gradient runs the one-pass kernel on a backend that has it (wasm with the native
+ * kernels), and tfjs's own gradient everywhere else. Gradients are global, so this wraps the
+ * registered one rather than replacing it.
+ */
+const WRAPPED = Symbol.for('gan-studio.nativeLeakyReluGradient');
+function wrapLeakyReluGradient(): void {
+  const original = getGradient('LeakyRelu');
+  if (original == null || (original as unknown as Record<symbol, boolean>)[WRAPPED]) return;
+  const wrapped: GradConfig = {
+    kernelName: 'LeakyRelu',
+    inputsToSave: original.inputsToSave ?? ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const dyT = Array.isArray(dy) ? dy[0]! : dy;
+      const x = saved[0]!;
+      const usable = getKernel(LEAKY_RELU_GRAD, tf.getBackend()) != null &&
+        dyT.dtype === 'float32' && x.dtype === 'float32' && dyT.size === x.size && x.size > 0;
+      if (!usable) return original.gradFunc(dy, saved, attrs);
+      return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dyT, x }, attrs) as tf.Tensor };
+    },
+  };
+  (wrapped as unknown as Record<symbol, boolean>)[WRAPPED] = true;
+  registerGradient(wrapped);
 }
 
 /** Puts back the kernels registered before `registerNativeKernels` (for tests and A/B runs). */
@@ -240,6 +378,8 @@ export function unregisterNativeKernels(): void {
     if (isNative(getKernel(name, BACKEND))) unregisterKernel(name, BACKEND);
     if (getKernel(name, BACKEND) == null) registerKernel(config);
   }
+  // Without its kernel, the wrapped LeakyRelu gradient is tfjs's own again.
+  if (isNative(getKernel(LEAKY_RELU_GRAD, BACKEND))) unregisterKernel(LEAKY_RELU_GRAD, BACKEND);
 }
 
 /** Whether the native kernels are the ones registered for wasm now. */

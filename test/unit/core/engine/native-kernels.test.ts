@@ -126,6 +126,74 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     });
   }
 
+  it('LeakyRelu and its gradient (one pass) match the cpu backend', async () => {
+    const spy = vi.spyOn(addon, 'leakyReluGrad');
+    const xv = values(2 * 5 * 5 * 3, 51);
+    const rv = values(2 * 5 * 5 * 3, 52);
+    await compare({
+      name: 'leakyRelu alpha 0.2 + gradient',
+      outputs: ['y', 'dx'],
+      compute: () => {
+        const x = tf.tensor4d(xv, [2, 5, 5, 3]);
+        const r = tf.tensor4d(rv, [2, 5, 5, 3]);
+        const y = tf.leakyRelu(x, 0.2);
+        const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(a, 0.2), r)))(x);
+        return [y, dx];
+      },
+    });
+    expect(spy).toHaveBeenCalledTimes(1); // on wasm only; cpu ran tfjs's own gradient
+  });
+
+  it('sums over leading axes natively, other reductions as before', async () => {
+    const spy = vi.spyOn(addon, 'sumRows');
+    const xv = values(4 * 6 * 5 * 7, 61);
+    await compare({
+      name: 'sum over axes',
+      outputs: ['[0,1,2]', '[0] keepDims', '[0,1]', '[1,2] (not leading)', 'all', '[-4,-3]'],
+      compute: () => {
+        const x = tf.tensor4d(xv, [4, 6, 5, 7]);
+        return [tf.sum(x, [0, 1, 2]), tf.sum(x, 0, true), tf.sum(x, [1, 0]), tf.sum(x, [1, 2]), tf.sum(x),
+          tf.sum(x, [-4, -3])];
+      },
+    });
+    expect(spy).toHaveBeenCalledTimes(4);
+  });
+
+  it('matrix products: plain, transposed, batched, broadcast, fused with bias and activation', async () => {
+    const spy = vi.spyOn(addon, 'matmul');
+    const av = values(3 * 4 * 5, 71);
+    const bv = values(3 * 5 * 6, 72);
+    const biasv = values(6, 73);
+    await compare({
+      name: 'matmul',
+      outputs: ['a*b', 'aT*b', 'a*bT', 'aT*bT', 'batched', 'broadcast a', 'broadcast b', 'fused relu',
+        'fused leakyrelu', 'fused prelu (wasm kernel)', 'dense grads'],
+      compute: () => {
+        const a = tf.tensor2d(av.subarray(0, 20), [4, 5]);
+        const b = tf.tensor2d(bv.subarray(0, 30), [5, 6]);
+        const a3 = tf.tensor3d(av, [3, 4, 5]);
+        const b3 = tf.tensor3d(bv, [3, 5, 6]);
+        const bias = tf.tensor1d(biasv);
+        const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(tf.square(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D))))([a, b]);
+        return [
+          tf.matMul(a, b),
+          tf.matMul(tf.transpose(a), b, true, false),
+          tf.matMul(a, tf.transpose(b), false, true),
+          tf.matMul(tf.transpose(a), tf.transpose(b), true, true),
+          tf.matMul(a3, b3),
+          tf.matMul(a, b3),
+          tf.matMul(a3, b),
+          tf.fused.matMul({ a, b, bias, activation: 'relu' }),
+          tf.fused.matMul({ a, b, bias, activation: 'leakyrelu', leakyreluAlpha: 0.3 }),
+          tf.fused.matMul({ a, b, bias, activation: 'prelu', preluActivationWeights: tf.tensor1d(biasv) }),
+          tf.concat([ga!.flatten(), gb!.flatten()]),
+        ];
+      },
+    });
+    expect(spy.mock.calls.length).toBeGreaterThanOrEqual(9);
+  });
+
   it('refuses operands outside the memory and bad parameters with a RangeError', () => {
     const memory = new Uint8Array(new SharedArrayBuffer(4096));
     //                       N  H  W Cin OH OW Co KH KW SH SW DH DW PT PL act
@@ -141,6 +209,16 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     expect(() => addon.conv2d(memory, 0, 128, 256, p.subarray(0, 5), -1, 0)).toThrow(/bad parameters/);
     expect(() => addon.conv2d([] as unknown as Uint8Array, 0, 128, 256, p, -1, 0)).toThrow(/typed array/);
     expect(() => addon.setThreads(0)).toThrow(RangeError);
+    expect(() => addon.leakyRelu(memory, 0, 4000, 100, 0.2)).toThrow(/outside the memory/);
+    expect(() => addon.leakyReluGrad(memory, 0, 64, 4096, 1, 0.2)).toThrow(/outside the memory/);
+    expect(() => addon.sumRows(memory, 0, 64, 2000, 2)).toThrow(/outside the memory/);
+    expect(() => addon.sumRows(memory, 0, 64, 4, 0)).toThrow(RangeError);
+    //                                  bA bB  M  N  K tA tB act
+    const mm = Int32Array.from([2, 3, 4, 4, 4, 0, 0, 0]); // batches 2 and 3 do not broadcast
+    expect(() => addon.matmul(memory, 0, 256, 512, mm, -1, 0)).toThrow(/bad parameters/);
+    mm[1] = 2;
+    expect(() => addon.matmul(memory, 0, 256, 512, mm, -1, 0)).not.toThrow();
+    expect(() => addon.matmul(memory, 0, 256, 4000, mm, -1, 0)).toThrow(/outside the memory/);
   });
 
   it('can be taken out again, restoring the wasm training kernels', async () => {
@@ -148,8 +226,15 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     expect(nativeKernelsRegistered()).toBe(false);
     expect(wasmTrainingKernelsRegistered()).toBe(true);
     const spy = vi.spyOn(addon, 'conv2dBackpropFilter');
+    const grad = vi.spyOn(addon, 'leakyReluGrad');
     await compare(convCase([2, 8, 8, 4], 4, 6, 2, 'same', 12));
+    await compare({
+      name: 'leakyRelu gradient without the native kernels',
+      outputs: ['dx'],
+      compute: () => [tf.grad((a: tf.Tensor) => tf.sum(tf.leakyRelu(a, 0.2)))(tf.tensor1d([-1, 0, 2]))],
+    });
     expect(spy).not.toHaveBeenCalled();
+    expect(grad).not.toHaveBeenCalled();
     registerNativeKernels();
     expect(nativeKernelsRegistered()).toBe(true);
   });
