@@ -520,6 +520,152 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * Batch normalisation in training, per channel c of x viewed as [rows, C]:
+ * bnForward(memory, xOff, gammaOff, betaOff, yOff, meanOff, varianceOff, invStdOff, rows, C, epsilon)
+ *   mean, (biased) variance over the rows, invStd = 1 / sqrt(variance + epsilon),
+ *   y = (x - mean) * (gamma * invStd) + beta.
+ * bnBackward(memory, dyOff, xOff, meanOff, invStdOff, gammaOff, dxOff, dgammaOff, dbetaOff, rows, C)
+ *   with d = x - mean: dbeta = sum dy, dgamma = invStd * sum dy*d,
+ *   dx = ((dy - d * invStd^2 * sum(dy*d) / rows) - sum(dy) / rows) * (gamma * invStd).
+ * Sums are taken in float over blocks of rows and added in double.
+ */
+#define BN_BLOCK 64
+
+static int bn_args(napi_env env, napi_value *argv, size_t first, size_t *rows, size_t *cols) {
+  if (!get_count(env, argv[first], rows) || !get_count(env, argv[first + 1], cols) || *rows == 0 || *cols == 0 ||
+      *rows > ((size_t)1 << 32) / *cols) {
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value bn_forward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, rows, C; double eps;
+  if (argc < 11 || !get_memory(env, argv[0], &base, &length) || !bn_args(env, argv, 8, &rows, &C) ||
+      !get_double(env, argv[10], &eps)) {
+    return throw_range(env, "bnForward: bad arguments");
+  }
+  const size_t n = rows * C;
+  const float *x = arg_operand(env, argv[1], base, length, n);
+  const float *gamma = arg_operand(env, argv[2], base, length, C);
+  const float *beta = arg_operand(env, argv[3], base, length, C);
+  float *y = arg_operand(env, argv[4], base, length, n);
+  float *mean = arg_operand(env, argv[5], base, length, C);
+  float *var = arg_operand(env, argv[6], base, length, C);
+  float *inv = arg_operand(env, argv[7], base, length, C);
+  if (!x || !gamma || !beta || !y || !mean || !var || !inv) return throw_range(env, "bnForward: an operand lies outside the memory");
+  double *acc = (double *)calloc(C, sizeof(double));
+  float *part = (float *)malloc(C * sizeof(float));
+  float *k = (float *)malloc(C * sizeof(float));
+  if (!acc || !part || !k) {
+    free(acc); free(part); free(k);
+    napi_throw_error(env, "ENOMEM", "bnForward: out of memory");
+    return NULL;
+  }
+  for (size_t r0 = 0; r0 < rows; r0 += BN_BLOCK) {
+    const size_t r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
+    memset(part, 0, C * sizeof(float));
+    for (size_t r = r0; r < r1; r++) {
+      const float *restrict xr = x + r * C;
+      for (size_t c = 0; c < C; c++) part[c] += xr[c];
+    }
+    for (size_t c = 0; c < C; c++) acc[c] += part[c];
+  }
+  for (size_t c = 0; c < C; c++) {
+    mean[c] = (float)(acc[c] / (double)rows);
+    acc[c] = 0;
+  }
+  for (size_t r0 = 0; r0 < rows; r0 += BN_BLOCK) {
+    const size_t r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
+    memset(part, 0, C * sizeof(float));
+    for (size_t r = r0; r < r1; r++) {
+      const float *restrict xr = x + r * C;
+      for (size_t c = 0; c < C; c++) {
+        const float d = xr[c] - mean[c];
+        part[c] += d * d;
+      }
+    }
+    for (size_t c = 0; c < C; c++) acc[c] += part[c];
+  }
+  for (size_t c = 0; c < C; c++) {
+    var[c] = (float)(acc[c] / (double)rows);
+    inv[c] = 1.f / sqrtf(var[c] + (float)eps);
+    k[c] = gamma[c] * inv[c];
+  }
+  for (size_t r = 0; r < rows; r++) {
+    const float *restrict xr = x + r * C;
+    float *restrict yr = y + r * C;
+    for (size_t c = 0; c < C; c++) yr[c] = (xr[c] - mean[c]) * k[c] + beta[c];
+  }
+  free(acc); free(part); free(k);
+  return NULL;
+}
+
+static napi_value bn_backward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, rows, C;
+  if (argc < 11 || !get_memory(env, argv[0], &base, &length) || !bn_args(env, argv, 9, &rows, &C)) {
+    return throw_range(env, "bnBackward: bad arguments");
+  }
+  const size_t n = rows * C;
+  const float *dy = arg_operand(env, argv[1], base, length, n);
+  const float *x = arg_operand(env, argv[2], base, length, n);
+  const float *mean = arg_operand(env, argv[3], base, length, C);
+  const float *inv = arg_operand(env, argv[4], base, length, C);
+  const float *gamma = arg_operand(env, argv[5], base, length, C);
+  float *dx = arg_operand(env, argv[6], base, length, n);
+  float *dgamma = arg_operand(env, argv[7], base, length, C);
+  float *dbeta = arg_operand(env, argv[8], base, length, C);
+  if (!dy || !x || !mean || !inv || !gamma || !dx || !dgamma || !dbeta) {
+    return throw_range(env, "bnBackward: an operand lies outside the memory");
+  }
+  double *acc = (double *)calloc(2 * C, sizeof(double));
+  float *part = (float *)malloc(2 * C * sizeof(float));
+  float *coef = (float *)malloc(3 * C * sizeof(float));
+  if (!acc || !part || !coef) {
+    free(acc); free(part); free(coef);
+    napi_throw_error(env, "ENOMEM", "bnBackward: out of memory");
+    return NULL;
+  }
+  float *pdy = part, *pdyd = part + C;
+  for (size_t r0 = 0; r0 < rows; r0 += BN_BLOCK) {
+    const size_t r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
+    memset(part, 0, 2 * C * sizeof(float));
+    for (size_t r = r0; r < r1; r++) {
+      const float *restrict g = dy + r * C;
+      const float *restrict xr = x + r * C;
+      for (size_t c = 0; c < C; c++) {
+        pdy[c] += g[c];
+        pdyd[c] += g[c] * (xr[c] - mean[c]);
+      }
+    }
+    for (size_t c = 0; c < 2 * C; c++) acc[c] += part[c];
+  }
+  float *along = coef, *shift = coef + C, *k = coef + 2 * C;
+  for (size_t c = 0; c < C; c++) {
+    const float sumDy = (float)acc[c], sumDyD = (float)acc[C + c];
+    dbeta[c] = sumDy;
+    dgamma[c] = sumDyD * inv[c];
+    along[c] = (inv[c] * inv[c] * sumDyD) / (float)rows;
+    shift[c] = sumDy / (float)rows;
+    k[c] = gamma[c] * inv[c];
+  }
+  for (size_t r = 0; r < rows; r++) {
+    const float *restrict g = dy + r * C;
+    const float *restrict xr = x + r * C;
+    float *restrict d = dx + r * C;
+    for (size_t c = 0; c < C; c++) d[c] = ((g[c] - (xr[c] - mean[c]) * along[c]) - shift[c]) * k[c];
+  }
+  free(acc); free(part); free(coef);
+  return NULL;
+}
+
 /* setThreads(n): OpenBLAS's thread count (n >= 1). */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -563,6 +709,8 @@ NAPI_MODULE_INIT() {
     {"leakyReluGrad", NULL, leaky_relu_grad, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sumRows", NULL, sum_rows, NULL, NULL, NULL, napi_enumerable, NULL},
     {"matmul", NULL, matmul, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"bnForward", NULL, bn_forward, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"bnBackward", NULL, bn_backward, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"info", NULL, get_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -50,6 +50,14 @@ interface StockBatchNormalization extends tf.layers.Layer {
 type StockBatchNormalizationClass = (new (args?: BatchNormalizationArgs) => StockBatchNormalization) & { className: string };
 
 const STOCK_CLASS_NAME = 'BatchNormalization';
+
+/**
+ * Optional kernels (registered for wasm by ./native-kernels where gan-studio-native is built):
+ * forward  {x, gamma, beta} {epsilon} -> [y, mean, variance, invStd] (per channel, last axis);
+ * backward {dy, x, mean, invStd, gamma} -> [dx, dgamma, dbeta].
+ */
+export const BATCH_NORM_FORWARD_KERNEL = 'GanStudioBatchNormForward';
+export const BATCH_NORM_BACKWARD_KERNEL = 'GanStudioBatchNormBackward';
 const SCOPE = 'GanStudioBatchNormTraining';
 
 /** The stock class, from the serialisation registry (constructing one would use up a layer name). */
@@ -104,9 +112,29 @@ export function batchNormTraining(
     throw new Error(`batchNormTraining: gamma and beta must have ${channels} elements (the last axis of x)`);
   }
   const count = x.size / channels;
+  // One kernel each way where the backend has them (wasm with gan-studio-native): the same
+  // arithmetic in two passes over x instead of a dozen broadcast kernels.
+  const backendName = tf.getBackend();
+  const fused = x.dtype === 'float32' && gamma.dtype === 'float32' && beta.dtype === 'float32' &&
+    tf.getKernel(BATCH_NORM_FORWARD_KERNEL, backendName) != null &&
+    tf.getKernel(BATCH_NORM_BACKWARD_KERNEL, backendName) != null;
   const op = tf.customGrad((...args: (Tensor | ((tensors: Tensor[]) => void))[]) => {
     const [input, scale, offset] = args as [Tensor, Tensor, Tensor];
     const save = args[3] as (tensors: Tensor[]) => void;
+    if (fused) {
+      const [value, mean, variance, invStd] = tf.engine().runKernel(
+        BATCH_NORM_FORWARD_KERNEL, { x: input, gamma: scale, beta: offset }, { epsilon }) as Tensor[];
+      onStatistics?.(mean!, variance!);
+      save([input, mean!, invStd!, scale]);
+      return {
+        value: value!,
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const [xs, m, inv, g] = saved as [Tensor, Tensor, Tensor, Tensor];
+          return tf.engine().runKernel(
+            BATCH_NORM_BACKWARD_KERNEL, { dy, x: xs, mean: m, invStd: inv, gamma: g }, {}) as Tensor[];
+        },
+      };
+    }
     const mean = channelReduce(input, 'mean');
     const centred = tf.sub(input, mean);
     const squares = tf.square(centred);

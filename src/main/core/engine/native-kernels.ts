@@ -17,6 +17,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { BATCH_NORM_BACKWARD_KERNEL, BATCH_NORM_FORWARD_KERNEL } from './batchnorm';
 import type {
   BatchMatMulAttrs,
   Conv2DAttrs,
@@ -53,6 +54,10 @@ export interface NativeAddon {
   /** params: [batchA, batchB, M, N, K, transposeA, transposeB, activation] */
   matmul(memory: Uint8Array, aOff: number, bOff: number, cOff: number, params: Int32Array,
     biasOff: number, leakyreluAlpha: number): void;
+  bnForward(memory: Uint8Array, xOff: number, gammaOff: number, betaOff: number, yOff: number, meanOff: number,
+    varianceOff: number, invStdOff: number, rows: number, channels: number, epsilon: number): void;
+  bnBackward(memory: Uint8Array, dyOff: number, xOff: number, meanOff: number, invStdOff: number, gammaOff: number,
+    dxOff: number, dgammaOff: number, dbetaOff: number, rows: number, channels: number): void;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string };
 }
@@ -274,7 +279,45 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
     return out;
   };
 
+  // Batch normalisation in training (./batchnorm runs these when registered): per channel of
+  // the last axis; the statistics come out as [C].
+  const bnForward: KernelFunc = (args) => {
+    const { x, gamma, beta } = args.inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
+    const { epsilon } = args.attrs as { epsilon: number };
+    const channels = x.shape[x.shape.length - 1] ?? 0;
+    const rows = sizeOf(x.shape) / Math.max(1, channels);
+    if (channels < 1 || rows < 1 || sizeOf(gamma.shape) !== channels || sizeOf(beta.shape) !== channels) {
+      throw new Error(`${BATCH_NORM_FORWARD_KERNEL}: gamma and beta need ${channels} values, x must not be empty`);
+    }
+    const backend = args.backend as unknown as WasmBackendLike;
+    const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([channels], 'float32'),
+      backend.makeOutput([channels], 'float32'), backend.makeOutput([channels], 'float32')];
+    const [y, mean, variance, invStd] = outs.map((t) => offsetOf(backend, t)) as [number, number, number, number];
+    addon.bnForward(backend.wasm.HEAPU8, offsetOf(backend, x), offsetOf(backend, gamma), offsetOf(backend, beta),
+      y, mean, variance, invStd, rows, channels, epsilon);
+    return outs;
+  };
+
+  const bnBackward: KernelFunc = (args) => {
+    const { dy, x, mean, invStd, gamma } = args.inputs as Record<'dy' | 'x' | 'mean' | 'invStd' | 'gamma', TensorInfo>;
+    const channels = x.shape[x.shape.length - 1] ?? 0;
+    const rows = sizeOf(x.shape) / Math.max(1, channels);
+    if (channels < 1 || rows < 1 || sizeOf(dy.shape) !== sizeOf(x.shape) ||
+      [mean, invStd, gamma].some((t) => sizeOf(t.shape) !== channels)) {
+      throw new Error(`${BATCH_NORM_BACKWARD_KERNEL}: operands do not match x's channels`);
+    }
+    const backend = args.backend as unknown as WasmBackendLike;
+    const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput(gamma.shape, 'float32'),
+      backend.makeOutput(gamma.shape, 'float32')];
+    const [dx, dgamma, dbeta] = outs.map((t) => offsetOf(backend, t)) as [number, number, number];
+    addon.bnBackward(backend.wasm.HEAPU8, offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, mean),
+      offsetOf(backend, invStd), offsetOf(backend, gamma), dx, dgamma, dbeta, rows, channels);
+    return outs;
+  };
+
   return [
+    [BATCH_NORM_FORWARD_KERNEL, mark(bnForward)],
+    [BATCH_NORM_BACKWARD_KERNEL, mark(bnBackward)],
     ['Conv2D', mark(conv2d)],
     ['FusedConv2D', mark(fusedConv2d)],
     ['Conv2DBackpropInput', mark(backpropInput)],
@@ -378,8 +421,11 @@ export function unregisterNativeKernels(): void {
     if (isNative(getKernel(name, BACKEND))) unregisterKernel(name, BACKEND);
     if (getKernel(name, BACKEND) == null) registerKernel(config);
   }
-  // Without its kernel, the wrapped LeakyRelu gradient is tfjs's own again.
-  if (isNative(getKernel(LEAKY_RELU_GRAD, BACKEND))) unregisterKernel(LEAKY_RELU_GRAD, BACKEND);
+  // Without its kernel, the wrapped LeakyRelu gradient is tfjs's own again; without theirs,
+  // batch normalisation runs as separate kernels.
+  for (const name of [LEAKY_RELU_GRAD, BATCH_NORM_FORWARD_KERNEL, BATCH_NORM_BACKWARD_KERNEL]) {
+    if (isNative(getKernel(name, BACKEND))) unregisterKernel(name, BACKEND);
+  }
 }
 
 /** Whether the native kernels are the ones registered for wasm now. */

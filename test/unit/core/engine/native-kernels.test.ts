@@ -9,6 +9,7 @@ import {
   unregisterNativeKernels,
   type NativeAddon,
 } from '../../../../src/main/core/engine/native-kernels';
+import { batchNormTraining } from '../../../../src/main/core/engine/batchnorm';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from '../../../../src/main/core/engine/wasm-kernels';
 import { compare, convCase, convTransposeCase, size, values, type Shape4 } from '../../../helpers/kernel-cases';
 
@@ -194,6 +195,39 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     expect(spy.mock.calls.length).toBeGreaterThanOrEqual(9);
   });
 
+  it('batch normalisation in training: one kernel each way, same values and gradients as the cpu backend', async () => {
+    const fwd = vi.spyOn(addon, 'bnForward');
+    const bwd = vi.spyOn(addon, 'bnBackward');
+    for (const shape of [[6, 5, 4, 3], [130, 7]] as const) {
+      const n = size(shape);
+      const c = shape[shape.length - 1]!;
+      // An offset and a spread per channel, so that mean and variance matter.
+      const xv = values(n, 81).map((v, i) => v * (1 + (i % c)) + (i % c) - 1);
+      const rv = values(n, 82);
+      const gv = values(c, 83).map((v) => 1 + v / 2);
+      const bv = values(c, 84);
+      await compare({
+        name: `batchNormTraining [${shape}]`,
+        outputs: ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'],
+        compute: () => {
+          const x = tf.tensor(xv, [...shape]);
+          const r = tf.tensor(rv, [...shape]);
+          const gamma = tf.tensor1d(gv);
+          const beta = tf.tensor1d(bv);
+          let stats: tf.Tensor[] = [];
+          const y = batchNormTraining(x, gamma, beta, 1e-3, (m, v) => {
+            stats = [tf.keep(m.clone()), tf.keep(v.clone())];
+          });
+          const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(batchNormTraining(a, g, b, 1e-3), r)))([x, gamma, beta]);
+          return [y, ...stats, ...grads];
+        },
+      });
+    }
+    expect(fwd).toHaveBeenCalledTimes(4); // on wasm: two shapes, value and gradient runs
+    expect(bwd).toHaveBeenCalledTimes(2);
+  });
+
   it('refuses operands outside the memory and bad parameters with a RangeError', () => {
     const memory = new Uint8Array(new SharedArrayBuffer(4096));
     //                       N  H  W Cin OH OW Co KH KW SH SW DH DW PT PL act
@@ -219,6 +253,10 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     mm[1] = 2;
     expect(() => addon.matmul(memory, 0, 256, 512, mm, -1, 0)).not.toThrow();
     expect(() => addon.matmul(memory, 0, 256, 4000, mm, -1, 0)).toThrow(/outside the memory/);
+    expect(() => addon.bnForward(memory, 0, 512, 528, 1024, 2048, 2064, 2080, 16, 4, 1e-3)).not.toThrow();
+    expect(() => addon.bnForward(memory, 0, 512, 528, 4000, 2048, 2064, 2080, 16, 4, 1e-3)).toThrow(/outside the memory/);
+    expect(() => addon.bnBackward(memory, 0, 256, 512, 528, 544, 1024, 2048, 4090, 16, 4)).toThrow(/outside the memory/);
+    expect(() => addon.bnBackward(memory, 0, 256, 512, 528, 544, 1024, 2048, 2064, 16, 0)).toThrow(/bad arguments/);
   });
 
   it('can be taken out again, restoring the wasm training kernels', async () => {
@@ -233,8 +271,11 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
       outputs: ['dx'],
       compute: () => [tf.grad((a: tf.Tensor) => tf.sum(tf.leakyRelu(a, 0.2)))(tf.tensor1d([-1, 0, 2]))],
     });
+    const bn = vi.spyOn(addon, 'bnForward');
+    tf.tidy(() => batchNormTraining(tf.ones([2, 3]), tf.ones([3]), tf.zeros([3]), 1e-3));
     expect(spy).not.toHaveBeenCalled();
     expect(grad).not.toHaveBeenCalled();
+    expect(bn).not.toHaveBeenCalled();
     registerNativeKernels();
     expect(nativeKernelsRegistered()).toBe(true);
   });
