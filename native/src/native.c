@@ -21,6 +21,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,13 +175,14 @@ static void im2col(const ConvParams *p, const float *x, int n0, int nc, float *c
   }
 }
 
-/* Adds dcol rows of images [n0, n0 + nc) into dx (which the caller zeroed). */
+/* dx images [n0, n0 + nc) from dcol's rows: zeroed, then every entry added where it was read from. */
 static void col2im(const ConvParams *p, const float *dcol, int n0, int nc, float *dx) {
   const size_t K = (size_t)p->kh * p->kw * p->cin;
   const int cin = p->cin;
   const float *row = dcol;
   for (int n = n0; n < n0 + nc; n++) {
     float *dxn = dx + (size_t)n * p->h * p->w * cin;
+    memset(dxn, 0, (size_t)p->h * p->w * cin * sizeof(float));
     for (int oh = 0; oh < p->oh; oh++) {
       for (int ow = 0; ow < p->ow; ow++, row += K) {
         const float *src = row;
@@ -201,6 +203,56 @@ static void col2im(const ConvParams *p, const float *dcol, int n0, int nc, float
         }
       }
     }
+  }
+}
+
+/*
+ * im2col / col2im of images [n0, n0 + nc) split by images over up to `threads` threads (the
+ * calling one included): every image's rows (im2col) or dx image (col2im) belong to one thread.
+ * Small jobs, or a thread that cannot be started, run on the calling thread.
+ */
+typedef struct {
+  const ConvParams *p;
+  const float *src;
+  float *dst;
+  int n0, nc, base; /* images [n0, n0 + nc); base: the first image of the whole job */
+  int to_col;       /* 1: im2col (src = x, dst = col); 0: col2im (src = dcol, dst = dx) */
+} ColJob;
+
+static void col_job_run(const ColJob *j) {
+  const size_t per_image = (size_t)j->p->oh * j->p->ow * j->p->kh * j->p->kw * j->p->cin;
+  if (j->to_col) im2col(j->p, j->src, j->n0, j->nc, j->dst + (size_t)(j->n0 - j->base) * per_image);
+  else col2im(j->p, j->src + (size_t)(j->n0 - j->base) * per_image, j->n0, j->nc, j->dst);
+}
+
+static void *col_job_thread(void *arg) {
+  col_job_run((const ColJob *)arg);
+  return NULL;
+}
+
+#define MAX_COL_THREADS 8
+#define MIN_PARALLEL_FLOATS ((size_t)1 << 18)
+
+static void col_parallel(const ConvParams *p, const float *src, float *dst, int n0, int nc, int to_col) {
+  const size_t per_image = (size_t)p->oh * p->ow * p->kh * p->kw * p->cin;
+  int threads = openblas_get_num_threads();
+  if (threads > MAX_COL_THREADS) threads = MAX_COL_THREADS;
+  if (threads > nc) threads = nc;
+  if (threads < 2 || per_image * (size_t)nc < MIN_PARALLEL_FLOATS) threads = 1;
+  ColJob jobs[MAX_COL_THREADS];
+  pthread_t ids[MAX_COL_THREADS];
+  int started[MAX_COL_THREADS] = {0};
+  int next = n0;
+  for (int t = 0; t < threads; t++) {
+    const int cnt = nc / threads + (t < nc % threads ? 1 : 0);
+    jobs[t] = (ColJob){p, src, dst, next, cnt, n0, to_col};
+    next += cnt;
+  }
+  for (int t = 1; t < threads; t++) started[t] = pthread_create(&ids[t], NULL, col_job_thread, &jobs[t]) == 0;
+  col_job_run(&jobs[0]);
+  for (int t = 1; t < threads; t++) {
+    if (started[t]) pthread_join(ids[t], NULL);
+    else col_job_run(&jobs[t]);
   }
 }
 
@@ -272,7 +324,7 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
     }
     for (int n0 = 0; n0 < p.n; n0 += nc) {
       const int cnt = p.n - n0 < nc ? p.n - n0 : nc;
-      im2col(&p, x, n0, cnt, col);
+      col_parallel(&p, x, col, n0, cnt, 1);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(cnt * rows), p.cout, (int)K, 1.f, col,
                   (int)K, wt, p.cout, 0.f, y + (size_t)n0 * rows * p.cout, p.cout);
     }
@@ -312,12 +364,11 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ENOMEM", "conv2dBackpropInput: out of memory for the im2col buffer");
     return NULL;
   }
-  memset(dx, 0, (size_t)p.n * p.h * p.w * p.cin * sizeof(float));
   for (int n0 = 0; n0 < p.n; n0 += nc) {
     const int cnt = p.n - n0 < nc ? p.n - n0 : nc;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(cnt * rows), (int)K, p.cout, 1.f,
                 dy + (size_t)n0 * rows * p.cout, p.cout, wt, p.cout, 0.f, dcol, (int)K);
-    col2im(&p, dcol, n0, cnt, dx);
+    col_parallel(&p, dcol, dx, n0, cnt, 0);
   }
   return NULL;
 }
@@ -355,7 +406,7 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   }
   for (int n0 = 0; n0 < p.n; n0 += nc) {
     const int cnt = p.n - n0 < nc ? p.n - n0 : nc;
-    im2col(&p, x, n0, cnt, col);
+    col_parallel(&p, x, col, n0, cnt, 1);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, p.cout, (int)(cnt * rows), 1.f, col, (int)K,
                 dy + (size_t)n0 * rows * p.cout, p.cout, n0 == 0 ? 0.f : 1.f, dw, p.cout);
   }
