@@ -64,7 +64,7 @@ const MODELS: Record<string, BenchModel> = {
   dcgan64: { model: { kind: 'dcgan', size: 64, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 3 },
 };
 
-const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--repeat N] [--no-train] [--no-kernels] [--no-import] [--no-loop] [--loop-steps N] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--python CMD] [--profile] [--json]
+const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--repeat N] [--no-train] [--no-kernels] [--no-import] [--no-loop] [--loop-steps N] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--peer-blas system|reference|both] [--python CMD] [--profile] [--json]
 
 Times GAN Studio's full training step (trainStep: D on a real + fake batch, then G; batch ${BATCH})
 and the conv kernels at the models' shapes, on the active TensorFlow.js backend, the
@@ -85,6 +85,9 @@ options:
   --kernel-reps N     calls per kernel timing, after one warm-up call (default: ${DEFAULT_KERNEL_REPS})
   --peer              also time the PyTorch peer (../shared/bench/torch_dcgan.py) and print ours/peer
   --peer-threads N    torch.set_num_threads for the peer (default: ${DEFAULT_PEER_THREADS}; on a busy machine 1 can be faster)
+  --peer-blas WHICH   the BLAS the peer runs on: system (default: whatever libblas.so.3 is, e.g. OpenBLAS where
+                      libopenblas is installed), reference (Debian's reference BLAS, libblas3, as a bare
+                      'apt-get install python3-torch' gets it), or both (two peer columns)
   --python CMD        Python interpreter for --peer (default: python3, then /usr/bin/python3)
   --profile           per-kernel time of one training step of each model (tf.profile)
   --json              one JSON line per figure on stdout
@@ -107,6 +110,7 @@ interface Options {
   kernelReps: number;
   peer: boolean;
   peerThreads: number;
+  peerBlas: PeerBlas[];
   python: string | null;
   profile: boolean;
   json: boolean;
@@ -139,6 +143,7 @@ function parseOptions(argv: string[]): Options | 'help' {
         'kernel-reps': { type: 'string' },
         peer: { type: 'boolean' },
         'peer-threads': { type: 'string' },
+        'peer-blas': { type: 'string' },
         python: { type: 'string' },
         profile: { type: 'boolean' },
         json: { type: 'boolean' },
@@ -161,6 +166,11 @@ function parseOptions(argv: string[]): Options | 'help' {
   for (const m of models) {
     if (!(m in MODELS)) throw new UsageError(`unknown model '${m}'; use ${Object.keys(MODELS).join(', ')}`);
   }
+  const peerBlasFlag = values['peer-blas'] ?? 'system';
+  if (!['system', 'reference', 'both'].includes(peerBlasFlag)) {
+    throw new UsageError(`--peer-blas takes system, reference or both (got '${peerBlasFlag}')`);
+  }
+  if (values['peer-blas'] !== undefined && !values.peer) throw new UsageError('--peer-blas needs --peer');
   return {
     backend: backend as BackendName | 'auto',
     models: [...new Set(models)],
@@ -175,6 +185,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     kernelReps: positiveInt('--kernel-reps', values['kernel-reps']) ?? DEFAULT_KERNEL_REPS,
     peer: values.peer ?? false,
     peerThreads: positiveInt('--peer-threads', values['peer-threads']) ?? DEFAULT_PEER_THREADS,
+    peerBlas: peerBlasFlag === 'both' ? ['system', 'reference'] : [peerBlasFlag as PeerBlas],
     python: values.python ?? null,
     profile: values.profile ?? false,
     json: values.json ?? false,
@@ -359,19 +370,68 @@ async function timeTraining(name: string, spec: BenchModel, steps: number, repea
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PEER_SCRIPT = resolve(REPO_ROOT, '..', 'shared', 'bench', 'torch_dcgan.py');
 
+/**
+ * Which BLAS the peer runs on. Debian's PyTorch links libblas.so.3, which is whichever BLAS the
+ * alternatives system points at: the reference BLAS (libblas3) on a bare install, OpenBLAS once
+ * libopenblas is installed (GAN Studio's setup installs it), and that alone moves the peer 3-4x.
+ */
+type PeerBlas = 'system' | 'reference';
+
+/** Debian's reference BLAS and LAPACK; put first on the library path, the peer loads them instead. */
+const REFERENCE_BLAS_DIR = '/usr/lib/x86_64-linux-gnu/blas';
+const REFERENCE_LAPACK_DIR = '/usr/lib/x86_64-linux-gnu/lapack';
+
 interface Peer {
   python: string;
   torchVersion: string;
+  blas: PeerBlas;
+  env: NodeJS.ProcessEnv;
+  /** The BLAS library the peer's process loaded, in words (from /proc/self/maps). */
+  blasLibrary: string;
 }
 
-type PeerProbe = { ok: true; peer: Peer } | { ok: false; message: string };
+type PeerProbe = { ok: true; peers: Peer[] } | { ok: false; message: string };
 
-function probePeer(python: string | null): PeerProbe {
+const PEER_PROBE = [
+  'import torch',
+  'torch.ones(4, 4) @ torch.ones(4, 4)',
+  'print(torch.__version__)',
+  "print(' '.join(sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.split()[-1].lower()})))",
+].join('\n');
+
+/** The libblas.so.3 the peer loaded, in words. */
+function describeBlas(paths: string): string {
+  const blas = paths.split(' ').filter((p) => /\/libblas\.so/.test(p));
+  if (blas.length === 0) return paths === '' ? 'no separate BLAS library loaded' : paths;
+  const where = blas.join(' ');
+  if (/openblas/i.test(where)) return `OpenBLAS (${where})`;
+  if (where.includes(`${REFERENCE_BLAS_DIR}/`)) return `reference BLAS (${where})`;
+  return where;
+}
+
+function peerEnv(blas: PeerBlas): NodeJS.ProcessEnv {
+  if (blas === 'system') return process.env;
+  const dirs = [REFERENCE_BLAS_DIR, REFERENCE_LAPACK_DIR].filter((d) => existsSync(d));
+  const path = process.env['LD_LIBRARY_PATH'];
+  return { ...process.env, LD_LIBRARY_PATH: [...dirs, ...(path ? [path] : [])].join(':') };
+}
+
+function probePeer(python: string | null, blasList: PeerBlas[]): PeerProbe {
   if (!existsSync(PEER_SCRIPT)) return { ok: false, message: `peer: ${PEER_SCRIPT} not found — the PyTorch peer cannot run` };
+  if (blasList.includes('reference') && !existsSync(`${REFERENCE_BLAS_DIR}/libblas.so.3`)) {
+    return { ok: false, message: `peer: ${REFERENCE_BLAS_DIR}/libblas.so.3 not found — apt-get install libblas3 for --peer-blas reference` };
+  }
   const candidates = python != null ? [python] : ['python3', '/usr/bin/python3'];
   for (const candidate of candidates) {
-    const r = spawnSync(candidate, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 120_000 });
-    if (r.status === 0) return { ok: true, peer: { python: candidate, torchVersion: r.stdout.trim() } };
+    const peers: Peer[] = [];
+    for (const blas of blasList) {
+      const env = peerEnv(blas);
+      const r = spawnSync(candidate, ['-c', PEER_PROBE], { encoding: 'utf8', timeout: 120_000, env });
+      if (r.status !== 0) break;
+      const [version = '', libs = ''] = r.stdout.trim().split('\n');
+      peers.push({ python: candidate, torchVersion: version.trim(), blas, env, blasLibrary: describeBlas(libs.trim()) });
+    }
+    if (peers.length === blasList.length) return { ok: true, peers };
   }
   const tried = candidates.map((c) => `${c} -c 'import torch'`).join(', ');
   return { ok: false, message: `peer: PyTorch not available (${tried} failed) — install python3-torch to compare` };
@@ -388,7 +448,7 @@ function runPeer(peer: Peer, name: string, steps: number, repeat: number, thread
   for (let r = 0; r < repeat; r++) {
     progress(`${name}: PyTorch peer${repeat > 1 ? ` run ${r + 1}/${repeat}` : ''}`);
     const args = [PEER_SCRIPT, '--model', name, '--batch', String(BATCH), '--threads', String(threads), '--steps', String(steps)];
-    const res = spawnSync(peer.python, args, { encoding: 'utf8', timeout: 600_000 });
+    const res = spawnSync(peer.python, args, { encoding: 'utf8', timeout: 600_000, env: peer.env });
     endProgress();
     if (res.status !== 0) {
       const why = res.error?.message ?? (res.stderr.trim().split('\n').pop() || `exit status ${res.status}`);
@@ -490,10 +550,18 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
   const backend = info.name;
   let probe: PeerProbe | null = null;
   if (opts.peer) {
-    probe = probePeer(opts.python);
-    say(probe.ok ? `peer: PyTorch ${probe.peer.torchVersion} (${probe.peer.python} ${PEER_SCRIPT}, ${opts.peerThreads} thread${opts.peerThreads === 1 ? '' : 's'})` : probe.message);
+    probe = probePeer(opts.python, opts.peerBlas);
+    if (!probe.ok) say(probe.message);
+    else {
+      for (const p of probe.peers) {
+        say(`peer${p.blas === 'reference' ? ' (reference BLAS)' : ''}: PyTorch ${p.torchVersion} (${p.python} ${PEER_SCRIPT}, ` +
+          `${opts.peerThreads} thread${opts.peerThreads === 1 ? '' : 's'}), BLAS: ${p.blasLibrary}`);
+      }
+    }
   }
-  const peer = probe?.ok ? probe.peer : null;
+  const peers = probe?.ok ? probe.peers : [];
+  const peer = peers[0] ?? null;
+  const refPeer = peers[1] ?? null;
   if (backend === 'cpu') {
     say(`note: the cpu backend's Conv2DBackpropFilter is a plain JavaScript loop (over a minute per call at the DCGAN-28 ` +
       `shapes): a DCGAN-28 step takes minutes, a DCGAN-64 step far longer (try --models dcgan28 --steps 1)`);
@@ -502,8 +570,9 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
   say();
   say(`Training step (trainStep: D on a real + a fake batch, then G), batch ${BATCH}, ${DATASET_IMAGES} synthetic images, ` +
     `${WARMUP_STEPS} warm-up steps${opts.repeat > 1 ? `, median of ${opts.repeat} runs` : ''} — ${backend}, ${backendThreads(info)}`);
-  const trainCols = ['model', 'batch', 'steps', 'ms/step', 'images/s', 'peak RSS MB', 'wasm heap MB', 'CPU %', ...(peer ? ['peer img/s', 'ours/peer'] : [])];
-  const trainWidths = [8, 5, 5, 9, 9, 11, 12, 6, 10, 9];
+  const trainCols = ['model', 'batch', 'steps', 'ms/step', 'images/s', 'peak RSS MB', 'wasm heap MB', 'CPU %',
+    ...(peer ? ['peer img/s', 'ours/peer'] : []), ...(refPeer ? ['ref-BLAS peer', 'ours/ref'] : [])];
+  const trainWidths = [8, 5, 5, 9, 9, 11, 12, 6, 10, 9, 13, 8];
   if (!jsonMode) say(row(trainCols, trainWidths));
   for (const name of opts.models) {
     const spec = MODELS[name]!;
@@ -511,6 +580,8 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
     const t = await timeTraining(name, spec, steps, opts.repeat);
     const p = peer ? runPeer(peer, name, steps, opts.repeat, opts.peerThreads) : null;
     const ratio = p ? t.imagesPerSec / p.imagesPerSec : null;
+    const rp = refPeer ? runPeer(refPeer, name, steps, opts.repeat, opts.peerThreads) : null;
+    const refRatio = rp ? t.imagesPerSec / rp.imagesPerSec : null;
     if (jsonMode) {
       const figure: Record<string, unknown> = {
         model: name,
@@ -521,23 +592,32 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
         peak_rss_mb: round(t.peakRssMb, 1),
         ...(t.wasmHeapMb != null ? { wasm_heap_mb: round(t.wasmHeapMb, 1) } : {}),
       };
-      if (p && ratio != null) {
+      if (p && ratio != null && peer) {
         figure['peer_images_per_s'] = round(p.imagesPerSec, 1);
         figure['ratio'] = round(ratio, 3);
+        figure['peer_blas'] = peer.blasLibrary;
+      }
+      if (rp && refRatio != null && refPeer) {
+        figure['ref_blas_peer_images_per_s'] = round(rp.imagesPerSec, 1);
+        figure['ref_blas_ratio'] = round(refRatio, 3);
+        figure['ref_peer_blas'] = refPeer.blasLibrary;
       }
       if (opts.repeat > 1) {
         figure['runs_ms_per_step'] = t.runsMs.map((v) => round(v, 1));
         if (p) figure['peer_runs_images_per_s'] = p.runs.map((v) => round(v, 1));
+        if (rp) figure['ref_blas_peer_runs_images_per_s'] = rp.runs.map((v) => round(v, 1));
       }
       emit(figure);
     } else {
       const cells = [name, String(t.batch), String(t.steps), fmt(t.msPerStep), fmt(t.imagesPerSec), fmt(t.peakRssMb),
         t.wasmHeapMb == null ? '-' : fmt(t.wasmHeapMb), fmt(t.cpuPercent, 0)];
       if (p && ratio != null) cells.push(fmt(p.imagesPerSec), fmt(ratio, 2));
+      if (rp && refRatio != null) cells.push(fmt(rp.imagesPerSec), fmt(refRatio, 2));
       say(row(cells, trainWidths));
       if (opts.repeat > 1) {
         say(`  runs (ms/step): ${t.runsMs.map((v) => fmt(v)).join(', ')}`);
         if (p) say(`  peer runs (images/s): ${p.runs.map((v) => fmt(v)).join(', ')}`);
+        if (rp) say(`  reference-BLAS peer runs (images/s): ${rp.runs.map((v) => fmt(v)).join(', ')}`);
       }
     }
   }
@@ -547,7 +627,11 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
   }
   say(`peak RSS MB: this process's OS high-water mark when the model's steps are done (the process only trains, so this ` +
     `bounds a training worker's memory); wasm heap MB: the wasm backend's heap, which never shrinks`);
-  if (peer) say(`ours/peer: images/s of the median run over the peer's median run (peer: ${opts.peerThreads} thread${opts.peerThreads === 1 ? '' : 's'})`);
+  if (peer) {
+    say(`ours/peer: images/s of the median run over the peer's median run (peer: ${opts.peerThreads} thread${opts.peerThreads === 1 ? '' : 's'}, ` +
+      `BLAS: ${peer.blasLibrary})`);
+  }
+  if (refPeer) say(`ours/ref: the same against the peer on Debian's reference BLAS (${REFERENCE_BLAS_DIR}), as a bare 'apt-get install python3-torch' runs it`);
 }
 
 /** --profile: where one training step's time goes, per kernel (tf.profile). */

@@ -1,17 +1,20 @@
 /**
- * Convolution kernels of the wasm backend computed natively by OpenBLAS (package
- * `gan-studio-native`, built from ../../../../native by its install script where a C compiler and
- * Debian's libopenblas-dev are present).
+ * Kernels of the wasm backend computed natively (package `gan-studio-native`, built from
+ * ../../../../native by its install script where a C compiler and Debian's libopenblas-dev are
+ * present).
  *
  * XNNPACK in wasm reaches ~45 GFLOPS on two cores here (wasm SIMD is 128-bit and has no fused
  * multiply-add); OpenBLAS's sgemm on the same two cores reaches ~170 with AVX-512. The kernels
- * below replace the wasm backend's `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput` and
- * `Conv2DBackpropFilter` with one native call each, which reads its operands in place in the wasm
- * memory and writes the result into an output the backend allocated: tensors never leave the
- * wasm backend, so every other kernel, and every test of them, is unchanged.
+ * below replace the wasm backend's `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput`,
+ * `Conv2DBackpropFilter`, `BatchMatMul` and `_FusedMatMul` (im2col + sgemm), `LeakyRelu` and
+ * `Sum` over leading axes (single loops where wasm runs generic broadcasting ones), and add
+ * LeakyRelu's gradient and batch normalisation's two training kernels (./batchnorm uses them when
+ * registered). Each is one native call that reads its operands in place in the wasm memory and
+ * writes into outputs the backend allocated: tensors never leave the wasm backend, so every
+ * other kernel, and every test of them, is unchanged.
  *
- * Cases the native code does not cover (NCHW, a dtype other than float32, PReLU activation, empty
- * tensors) run the kernel that was registered before.
+ * Cases the native code does not cover (NCHW, a dtype other than float32, PReLU activation,
+ * batch shapes that do not broadcast, empty tensors) run the kernel that was registered before.
  * `GAN_STUDIO_NATIVE=0` turns the native kernels off (the wasm kernels alone run).
  */
 import { createRequire } from 'node:module';
