@@ -717,6 +717,102 @@ static napi_value bn_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* relu(memory, xOff, yOff, count): y = x < 0 ? 0 : x (NaN stays NaN). */
+static napi_value relu(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, n;
+  if (argc < 4 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[3], &n)) {
+    return throw_range(env, "relu: expected (memory, xOff, yOff, count)");
+  }
+  const float *x = arg_operand(env, argv[1], base, length, n);
+  float *y = arg_operand(env, argv[2], base, length, n);
+  if (x == NULL || y == NULL) return throw_range(env, "relu: an operand lies outside the memory");
+  for (size_t i = 0; i < n; i++) y[i] = x[i] < 0.f ? 0.f : x[i];
+  return NULL;
+}
+
+/*
+ * reluGrad(memory, dyOff, xOff, dxOff, count): dx = dy * step(x), as tfjs computes it: dy where
+ * x > 0, dy * 0 where x <= 0, NaN where x is NaN.
+ */
+static napi_value relu_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, n;
+  if (argc < 5 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[4], &n)) {
+    return throw_range(env, "reluGrad: expected (memory, dyOff, xOff, dxOff, count)");
+  }
+  const float *dy = arg_operand(env, argv[1], base, length, n);
+  const float *x = arg_operand(env, argv[2], base, length, n);
+  float *dx = arg_operand(env, argv[3], base, length, n);
+  if (dy == NULL || x == NULL || dx == NULL) return throw_range(env, "reluGrad: an operand lies outside the memory");
+  for (size_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float step = v > 0.f ? 1.f : (v != v ? v : 0.f);
+    dx[i] = dy[i] * step;
+  }
+  return NULL;
+}
+
+static void adam_loop(const float *restrict w, const float *restrict m, const float *restrict v,
+                      const float *restrict g, float *restrict ow, float *restrict om, float *restrict ov, size_t n,
+                      float b1, float ob1, float b2, float ob2, float eps, float nlr, float c1, float c2) {
+  for (size_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * b1 + gi * ob1;
+    const float vi = v[i] * b2 + (gi * gi) * ob2;
+    const float upd = ((mi / c1) / (sqrtf(vi / c2) + eps)) * nlr;
+    om[i] = mi;
+    ov[i] = vi;
+    ow[i] = upd + w[i];
+  }
+}
+
+/*
+ * adam(memory, wOff, mOff, vOff, gOff, outWOff, outMOff, outVOff, count, coefOff, consts Float32Array):
+ * one Adam step, with tfjs's float32 operations in tfjs's order:
+ *   m' = m*b1 + g*(1-b1);  v' = v*b2 + (g*g)*(1-b2);
+ *   w' = ((m'/c1) / (sqrt(v'/c2) + eps)) * (-lr) + w
+ * where c1 = 1 - beta1^t and c2 = 1 - beta2^t are two float32 values at coefOff (computed by tfjs)
+ * and consts = [b1, 1-b1, b2, 1-b2, eps, -lr] as float32.
+ */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, n;
+  if (argc < 11 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[8], &n)) {
+    return throw_range(env, "adam: bad arguments");
+  }
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t count = 0;
+  void *data = NULL;
+  if (napi_is_typedarray(env, argv[10], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[10], &type, &count, &data, NULL, NULL) != napi_ok ||
+      type != napi_float32_array || count != 6) {
+    return throw_range(env, "adam: bad arguments");
+  }
+  const float *k = (const float *)data;
+  const float b1 = k[0], ob1 = k[1], b2 = k[2], ob2 = k[3], eps = k[4], nlr = k[5];
+  const float *w = arg_operand(env, argv[1], base, length, n);
+  const float *m = arg_operand(env, argv[2], base, length, n);
+  const float *v = arg_operand(env, argv[3], base, length, n);
+  const float *g = arg_operand(env, argv[4], base, length, n);
+  float *ow = arg_operand(env, argv[5], base, length, n);
+  float *om = arg_operand(env, argv[6], base, length, n);
+  float *ov = arg_operand(env, argv[7], base, length, n);
+  const float *coef = arg_operand(env, argv[9], base, length, 2);
+  if (!w || !m || !v || !g || !ow || !om || !ov || !coef) return throw_range(env, "adam: an operand lies outside the memory");
+  const float c1 = coef[0], c2 = coef[1];
+  /* Outputs are fresh tensors: no operand overlaps another, which lets the loop vectorise. */
+  adam_loop(w, m, v, g, ow, om, ov, n, b1, ob1, b2, ob2, eps, nlr, c1, c2);
+  return NULL;
+}
+
 /* setThreads(n): OpenBLAS's thread count (n >= 1). */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -762,6 +858,9 @@ NAPI_MODULE_INIT() {
     {"matmul", NULL, matmul, NULL, NULL, NULL, napi_enumerable, NULL},
     {"bnForward", NULL, bn_forward, NULL, NULL, NULL, napi_enumerable, NULL},
     {"bnBackward", NULL, bn_backward, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"relu", NULL, relu, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"reluGrad", NULL, relu_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"adam", NULL, adam, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"info", NULL, get_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -20,6 +20,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { ADAM_KERNEL } from './adam';
 import { BATCH_NORM_BACKWARD_KERNEL, BATCH_NORM_FORWARD_KERNEL } from './batchnorm';
 import type {
   BatchMatMulAttrs,
@@ -42,8 +43,12 @@ const BACKEND = 'wasm';
 export const NATIVE_ENV_VAR = 'GAN_STUDIO_NATIVE';
 /** Kernel computing LeakyRelu's input gradient (registered for wasm only, with the others). */
 const LEAKY_RELU_GRAD = 'GanStudioLeakyReluGrad';
-const REPLACED = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'LeakyRelu', 'Sum',
+/** Kernel computing Relu's input gradient, dy * step(x) in one pass. */
+const RELU_GRAD = 'GanStudioReluGrad';
+const REPLACED = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'LeakyRelu', 'Relu', 'Sum',
   'BatchMatMul', '_FusedMatMul'];
+/** Kernels only this module registers (no wasm kernel of that name exists). */
+const ADDED = [LEAKY_RELU_GRAD, RELU_GRAD, BATCH_NORM_FORWARD_KERNEL, BATCH_NORM_BACKWARD_KERNEL, ADAM_KERNEL];
 
 /** The addon's exports (native/src/native.c). */
 export interface NativeAddon {
@@ -61,6 +66,10 @@ export interface NativeAddon {
     varianceOff: number, invStdOff: number, rows: number, channels: number, epsilon: number): void;
   bnBackward(memory: Uint8Array, dyOff: number, xOff: number, meanOff: number, invStdOff: number, gammaOff: number,
     dxOff: number, dgammaOff: number, dbetaOff: number, rows: number, channels: number): void;
+  relu(memory: Uint8Array, xOff: number, yOff: number, count: number): void;
+  reluGrad(memory: Uint8Array, dyOff: number, xOff: number, dxOff: number, count: number): void;
+  adam(memory: Uint8Array, wOff: number, mOff: number, vOff: number, gOff: number, outWOff: number, outMOff: number,
+    outVOff: number, count: number, coefOff: number, consts: Float32Array): void;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string };
 }
@@ -243,6 +252,44 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
     return out;
   };
 
+  const relu: KernelFunc = (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const count = sizeOf(x.shape);
+    if (x.dtype !== 'float32' || count === 0) return fallback('Relu', args);
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(x.shape, 'float32');
+    addon.relu(backend.wasm.HEAPU8, offsetOf(backend, x), offsetOf(backend, out), count);
+    return out;
+  };
+
+  const reluGrad: KernelFunc = (args) => {
+    const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(x.shape, 'float32');
+    addon.reluGrad(backend.wasm.HEAPU8, offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, out), sizeOf(x.shape));
+    return out;
+  };
+
+  // One Adam step of one variable (./adam's FusedAdamOptimizer runs it): new w, m and v.
+  const adam: KernelFunc = (args) => {
+    const { w, m, v, g, coef } = args.inputs as Record<'w' | 'm' | 'v' | 'g' | 'coef', TensorInfo>;
+    const { consts } = args.attrs as { consts: number[] };
+    const count = sizeOf(w.shape);
+    if ([m, v, g].some((t) => sizeOf(t.shape) !== count) || sizeOf(coef.shape) !== 2 || consts.length !== 6 ||
+      [w, m, v, g, coef].some((t) => t.dtype !== 'float32')) {
+      throw new Error(`${ADAM_KERNEL}: w, m, v and g must be float32 of one size, coef 2 values, consts 6`);
+    }
+    const backend = args.backend as unknown as WasmBackendLike;
+    const outs = [backend.makeOutput(w.shape, 'float32'), backend.makeOutput(w.shape, 'float32'),
+      backend.makeOutput(w.shape, 'float32')];
+    if (count > 0) {
+      const [ow, om, ov] = outs.map((t) => offsetOf(backend, t)) as [number, number, number];
+      addon.adam(backend.wasm.HEAPU8, offsetOf(backend, w), offsetOf(backend, m), offsetOf(backend, v),
+        offsetOf(backend, g), ow, om, ov, count, offsetOf(backend, coef), Float32Array.from(consts));
+    }
+    return outs;
+  };
+
   // Sums over leading axes (bias gradients, batch sums): wasm's Sum transposes such a tensor
   // whole before reducing it. Other reductions run the wasm kernel.
   const sum: KernelFunc = (args) => {
@@ -327,6 +374,9 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
     ['Conv2DBackpropFilter', mark(backpropFilter)],
     ['LeakyRelu', mark(leakyRelu)],
     [LEAKY_RELU_GRAD, mark(leakyReluGrad)],
+    ['Relu', mark(relu)],
+    [RELU_GRAD, mark(reluGrad)],
+    [ADAM_KERNEL, mark(adam)],
     ['Sum', mark(sum)],
     ['BatchMatMul', mark(matmulKernel('BatchMatMul'))],
     ['_FusedMatMul', mark(matmulKernel('_FusedMatMul'))],
@@ -389,29 +439,30 @@ export function registerNativeKernels(threads?: number): NativeStatus {
     const setupFunc = existing?.setupFunc;
     registerKernel({ kernelName, backendName: BACKEND, kernelFunc, ...(setupFunc ? { setupFunc } : {}) });
   }
-  wrapLeakyReluGradient();
+  wrapGradient('LeakyRelu', LEAKY_RELU_GRAD);
+  wrapGradient('Relu', RELU_GRAD);
   return s;
 }
 
 /**
- * LeakyRelu's gradient runs the one-pass kernel on a backend that has it (wasm with the native
- * kernels), and tfjs's own gradient everywhere else. Gradients are global, so this wraps the
- * registered one rather than replacing it.
+ * The gradients of LeakyRelu and Relu run one-pass kernels on a backend that has them (wasm with
+ * the native kernels), and tfjs's own gradients everywhere else. Gradients are global, so this
+ * wraps the registered ones rather than replacing them.
  */
-const WRAPPED = Symbol.for('gan-studio.nativeLeakyReluGradient');
-function wrapLeakyReluGradient(): void {
-  const original = getGradient('LeakyRelu');
+const WRAPPED = Symbol.for('gan-studio.nativeGradient');
+function wrapGradient(kernelName: 'LeakyRelu' | 'Relu', gradKernel: string): void {
+  const original = getGradient(kernelName);
   if (original == null || (original as unknown as Record<symbol, boolean>)[WRAPPED]) return;
   const wrapped: GradConfig = {
-    kernelName: 'LeakyRelu',
+    kernelName,
     inputsToSave: original.inputsToSave ?? ['x'],
     gradFunc: (dy, saved, attrs) => {
       const dyT = Array.isArray(dy) ? dy[0]! : dy;
       const x = saved[0]!;
-      const usable = getKernel(LEAKY_RELU_GRAD, tf.getBackend()) != null &&
+      const usable = getKernel(gradKernel, tf.getBackend()) != null &&
         dyT.dtype === 'float32' && x.dtype === 'float32' && dyT.size === x.size && x.size > 0;
       if (!usable) return original.gradFunc(dy, saved, attrs);
-      return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dyT, x }, attrs) as tf.Tensor };
+      return { x: () => tf.engine().runKernel(gradKernel, { dy: dyT, x }, attrs) as tf.Tensor };
     },
   };
   (wrapped as unknown as Record<symbol, boolean>)[WRAPPED] = true;
@@ -424,9 +475,9 @@ export function unregisterNativeKernels(): void {
     if (isNative(getKernel(name, BACKEND))) unregisterKernel(name, BACKEND);
     if (getKernel(name, BACKEND) == null) registerKernel(config);
   }
-  // Without its kernel, the wrapped LeakyRelu gradient is tfjs's own again; without theirs,
-  // batch normalisation runs as separate kernels.
-  for (const name of [LEAKY_RELU_GRAD, BATCH_NORM_FORWARD_KERNEL, BATCH_NORM_BACKWARD_KERNEL]) {
+  // Without their kernels, the wrapped gradients are tfjs's own again, and batch normalisation
+  // and Adam run as separate kernels.
+  for (const name of ADDED) {
     if (isNative(getKernel(name, BACKEND))) unregisterKernel(name, BACKEND);
   }
 }

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EpochSummary, ImageDataset, StepMetrics, TrainConfig } from '../../../shared/types';
+import { FusedAdamOptimizer } from './adam';
 import { readCheckpoint, writeCheckpoint, type StoredTensor } from './checkpoint';
 import { writeGridPng } from './image-grid';
 import { buildGan, discriminate, disposeGan, generate, type GanModels } from './models';
@@ -113,8 +114,9 @@ export class Trainer {
     this.totalSteps = totalSteps(config, dataset.count);
     this.models = buildGan(config.model, config.seed);
     if (this.models.conditional && !dataset.labels) throw new Error('a conditional model needs a labelled dataset');
-    this.optD = tf.train.adam(config.lr, config.beta1, config.beta2);
-    this.optG = tf.train.adam(config.lr, config.beta1, config.beta2);
+    // tfjs's Adam; one fused kernel per variable where the backend has it (./adam).
+    this.optD = new FusedAdamOptimizer(config.lr, config.beta1, config.beta2);
+    this.optG = new FusedAdamOptimizer(config.lr, config.beta1, config.beta2);
     this.dVars = this.models.discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
     this.gVars = this.models.generator.trainableWeights.map((w) => w.read() as tf.Variable);
     this.fixedZ = tf.randomNormal([GRID_SAMPLES, config.model.latent], 0, 1, 'float32', mixSeed(config.seed, Stream.fixedLatent));

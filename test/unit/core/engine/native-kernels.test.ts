@@ -9,9 +9,10 @@ import {
   unregisterNativeKernels,
   type NativeAddon,
 } from '../../../../src/main/core/engine/native-kernels';
+import { FusedAdamOptimizer } from '../../../../src/main/core/engine/adam';
 import { batchNormTraining } from '../../../../src/main/core/engine/batchnorm';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from '../../../../src/main/core/engine/wasm-kernels';
-import { compare, convCase, convTransposeCase, size, values, type Shape4 } from '../../../helpers/kernel-cases';
+import { compare, convCase, convTransposeCase, runOn, size, values, type Shape4 } from '../../../helpers/kernel-cases';
 
 const status = nativeStatus();
 // CI installs libopenblas-dev and builds the addon: there a missing addon is a failure, not a skip.
@@ -226,6 +227,79 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     }
     expect(fwd).toHaveBeenCalledTimes(4); // on wasm: two shapes, value and gradient runs
     expect(bwd).toHaveBeenCalledTimes(2);
+  });
+
+  it('Relu and its gradient (one pass) match the cpu backend', async () => {
+    const spy = vi.spyOn(addon, 'reluGrad');
+    const xv = values(3 * 4 * 5, 91);
+    const rv = values(3 * 4 * 5, 92);
+    await compare({
+      name: 'relu + gradient',
+      outputs: ['y', 'dx'],
+      compute: () => {
+        const x = tf.tensor3d(xv, [3, 4, 5]);
+        const r = tf.tensor3d(rv, [3, 4, 5]);
+        return [tf.relu(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), r)))(x)];
+      },
+    });
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+
+  /** Weights after `steps` Adam steps on a least-squares problem, from fixed start values. */
+  function adamRun(makeOptimizer: () => tf.AdamOptimizer, steps: number): () => tf.Tensor[] {
+    const wv = values(6 * 4, 101);
+    const bv = values(4, 102);
+    const xv = values(8 * 6, 103);
+    const tv = values(8 * 4, 104);
+    return () => {
+      const w = tf.variable(tf.tensor2d(wv, [6, 4]));
+      const b = tf.variable(tf.tensor1d(bv));
+      const x = tf.tensor2d(xv, [8, 6]);
+      const target = tf.tensor2d(tv, [8, 4]);
+      const opt = makeOptimizer();
+      for (let i = 0; i < steps; i++) {
+        opt.minimize(() => tf.mean(tf.square(tf.sub(tf.add(tf.matMul(x, w), b), target))) as tf.Scalar);
+      }
+      const out = [w.clone(), b.clone()];
+      opt.dispose();
+      w.dispose();
+      b.dispose();
+      return out;
+    };
+  }
+
+  it('Adam as one kernel per variable: the cpu backend\'s weights, and bit for bit tfjs\'s Adam on wasm', async () => {
+    const spy = vi.spyOn(addon, 'adam');
+    const fused = () => new FusedAdamOptimizer(0.01, 0.5, 0.999);
+    await compare({ name: 'FusedAdamOptimizer, 5 steps', outputs: ['w', 'b'], compute: adamRun(fused, 5) });
+    expect(spy).toHaveBeenCalledTimes(10); // wasm only: 2 variables x 5 steps
+    const ours = await runOn('wasm', adamRun(fused, 5));
+    const stock = await runOn('wasm', adamRun(() => tf.train.adam(0.01, 0.5, 0.999), 5));
+    expect(ours).toEqual(stock);
+  });
+
+  it('Adam keeps tfjs\'s optimizer state: weights saved after 3 steps resume to the same 6-step result', async () => {
+    await tf.setBackend('wasm');
+    const wv = values(5, 111);
+    const run = async (split: boolean): Promise<Float32Array> => {
+      const w = tf.variable(tf.tensor1d(wv));
+      const loss = () => tf.sum(tf.square(tf.sub(w, 1))) as tf.Scalar;
+      let opt = new FusedAdamOptimizer(0.05, 0.5, 0.999);
+      for (let i = 0; i < 3; i++) opt.minimize(loss);
+      if (split) {
+        const saved = await opt.getWeights();
+        const copies = saved.map((s) => ({ name: s.name, tensor: s.tensor.clone() }));
+        opt.dispose();
+        opt = new FusedAdamOptimizer(0.05, 0.5, 0.999);
+        await opt.setWeights(copies);
+      }
+      for (let i = 0; i < 3; i++) opt.minimize(loss);
+      const out = Float32Array.from(w.dataSync());
+      opt.dispose();
+      w.dispose();
+      return out;
+    };
+    expect(await run(true)).toEqual(await run(false));
   });
 
   it('refuses operands outside the memory and bad parameters with a RangeError', () => {
