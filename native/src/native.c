@@ -23,6 +23,7 @@
 #include <node_api.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -290,20 +291,38 @@ static void apply_bias_act(const ConvParams *p, float *y, size_t rows, const flo
   }
 }
 
+/*
+ * The common arguments of the three convolution kernels: (memory, offset, offset, offset,
+ * params, ...). Throws (and returns 0) where one is malformed.
+ */
+static int conv_args(napi_env env, napi_value *argv, size_t argc, size_t wanted, const char *name,
+                     uint8_t **base, size_t *length, ConvParams *p, double off[3]) {
+  char msg[160];
+  const char *what = NULL;
+  if (argc < wanted) what = "expected more arguments";
+  else if (!get_memory(env, argv[0], base, length)) what = "memory must be a typed array";
+  else if (!get_params(env, argv[4], p)) what = "bad parameters";
+  else if (!get_double(env, argv[1], &off[0]) || !get_double(env, argv[2], &off[1]) || !get_double(env, argv[3], &off[2])) {
+    what = "offsets must be numbers";
+  }
+  if (what == NULL) return 1;
+  snprintf(msg, sizeof msg, "%s: %s", name, what);
+  napi_throw_range_error(env, NULL, msg);
+  return 0;
+}
+
 /* conv2d(memory, xOff, filterOff, yOff, params, biasOff (< 0: none), leakyreluAlpha) */
 static napi_value conv2d(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7) return throw_range(env, "conv2d: expected 7 arguments");
   uint8_t *base; size_t length; ConvParams p;
-  double xo, wo, yo, bo, alpha;
-  if (!get_memory(env, argv[0], &base, &length)) return throw_range(env, "conv2d: memory must be a typed array");
-  if (!get_params(env, argv[4], &p)) return throw_range(env, "conv2d: bad parameters");
-  if (!get_double(env, argv[1], &xo) || !get_double(env, argv[2], &wo) || !get_double(env, argv[3], &yo) ||
-      !get_double(env, argv[5], &bo) || !get_double(env, argv[6], &alpha)) {
+  double off[3], bo, alpha;
+  if (!conv_args(env, argv, argc, 7, "conv2d", &base, &length, &p, off)) return NULL;
+  if (!get_double(env, argv[5], &bo) || !get_double(env, argv[6], &alpha)) {
     return throw_range(env, "conv2d: offsets must be numbers");
   }
+  const double xo = off[0], wo = off[1], yo = off[2];
   const size_t K = (size_t)p.kh * p.kw * p.cin, rows = (size_t)p.oh * p.ow;
   const float *x = operand(base, length, xo, (size_t)p.n * p.h * p.w * p.cin);
   const float *wt = operand(base, length, wo, K * p.cout);
@@ -338,14 +357,10 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) return throw_range(env, "conv2dBackpropInput: expected 5 arguments");
   uint8_t *base; size_t length; ConvParams p;
-  double dyo, wo, dxo;
-  if (!get_memory(env, argv[0], &base, &length)) return throw_range(env, "conv2dBackpropInput: memory must be a typed array");
-  if (!get_params(env, argv[4], &p)) return throw_range(env, "conv2dBackpropInput: bad parameters");
-  if (!get_double(env, argv[1], &dyo) || !get_double(env, argv[2], &wo) || !get_double(env, argv[3], &dxo)) {
-    return throw_range(env, "conv2dBackpropInput: offsets must be numbers");
-  }
+  double off[3];
+  if (!conv_args(env, argv, argc, 5, "conv2dBackpropInput", &base, &length, &p, off)) return NULL;
+  const double dyo = off[0], wo = off[1], dxo = off[2];
   const size_t K = (size_t)p.kh * p.kw * p.cin, rows = (size_t)p.oh * p.ow;
   const float *dy = operand(base, length, dyo, (size_t)p.n * rows * p.cout);
   const float *wt = operand(base, length, wo, K * p.cout);
@@ -378,14 +393,10 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   size_t argc = 5;
   napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) return throw_range(env, "conv2dBackpropFilter: expected 5 arguments");
   uint8_t *base; size_t length; ConvParams p;
-  double xo, dyo, dwo;
-  if (!get_memory(env, argv[0], &base, &length)) return throw_range(env, "conv2dBackpropFilter: memory must be a typed array");
-  if (!get_params(env, argv[4], &p)) return throw_range(env, "conv2dBackpropFilter: bad parameters");
-  if (!get_double(env, argv[1], &xo) || !get_double(env, argv[2], &dyo) || !get_double(env, argv[3], &dwo)) {
-    return throw_range(env, "conv2dBackpropFilter: offsets must be numbers");
-  }
+  double off[3];
+  if (!conv_args(env, argv, argc, 5, "conv2dBackpropFilter", &base, &length, &p, off)) return NULL;
+  const double xo = off[0], dyo = off[1], dwo = off[2];
   const size_t K = (size_t)p.kh * p.kw * p.cin, rows = (size_t)p.oh * p.ow;
   const float *x = operand(base, length, xo, (size_t)p.n * p.h * p.w * p.cin);
   const float *dy = operand(base, length, dyo, (size_t)p.n * rows * p.cout);

@@ -8,8 +8,8 @@ import { expect } from 'vitest';
 export type Shape4 = [number, number, number, number];
 export type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 
-/** Deterministic values in [-1, 1). */
-export function values(size: number, seed: number): Float32Array {
+/** Deterministic values in [lo, hi), [-1, 1) by default. */
+export function values(size: number, seed: number, lo = -1, hi = 1): Float32Array {
   const out = new Float32Array(size);
   let s = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < size; i++) {
@@ -18,7 +18,7 @@ export function values(size: number, seed: number): Float32Array {
     s ^= s >>> 17;
     s ^= s << 5;
     s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
+    out[i] = lo + (s / 4294967296) * (hi - lo);
   }
   return out;
 }

@@ -7,25 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchNormalization, batchNormTraining, FusedBatchNormalization } from '../../../../src/main/core/engine/batchnorm';
 import { fileHandler, serializeLayersModel, WEIGHTS_FILE, MODEL_FILE } from '../../../../src/main/core/engine/export';
 import { registerWasmTrainingKernels } from '../../../../src/main/core/engine/wasm-kernels';
+import { values } from '../../../helpers/kernel-cases';
 
 const MOMENTUM = 0.9;
 const EPSILON = 1e-5;
 const TOLERANCE = 1e-5;
-
-/** Deterministic values in [lo, hi). */
-function values(size: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(size);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = lo + (s / 4294967296) * (hi - lo);
-  }
-  return out;
-}
 
 /**
  * Relative error in the max norm: max|a - b| / max|b|. (Elementwise ratios are meaningless for
