@@ -587,6 +587,7 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
         model: name,
         batch: t.batch,
         backend,
+        ...(backend === 'wasm' ? { native_kernels: nativeKernelsRegistered() } : {}),
         images_per_s: round(t.imagesPerSec, 1),
         ms_per_step: round(t.msPerStep, 1),
         peak_rss_mb: round(t.peakRssMb, 1),
