@@ -295,8 +295,14 @@ describe('gan-studio train: interruptions', () => {
     const p = startCli(['train', '--data', data, '--steps', '40', '--batch', '32', '--limit', '256', '--json'], home);
     const checkpoint = await p.waitFor((e) => e.event === 'checkpoint', 'the first checkpoint');
     expect(checkpoint.step).toBe(8);
-    // Let two more steps happen (and reach the database), then kill without warning.
+    // Let two more steps happen and reach the database, then kill without warning. The studio
+    // writes metric rows every 250 ms, so a fast machine prints step 10 before its row exists:
+    // wait for rows past the checkpoint (the second checkpoint is 8 steps away).
     await p.waitFor((e) => e.event === 'step' && (e.step as number) >= 10, 'step 10');
+    const deadline = Date.now() + 20_000;
+    while (!readHome(home).metrics(1).some((m) => m.step > 8) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     p.kill('SIGKILL');
     const killed = await p.exited;
     expect(killed.signal, show(killed)).toBe('SIGKILL');
