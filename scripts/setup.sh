@@ -11,9 +11,9 @@ if command -v apt-get >/dev/null 2>&1; then
   $SUDO apt-get update -q
   # Fashion-MNIST for the README's first run and the integration tests; Debian's Chromium for the
   # browser end-to-end tests (Playwright drives /usr/bin/chromium; it never downloads a browser);
-  # a C compiler and OpenBLAS for gan-studio-native (native/: convolutions for the wasm backend).
+  # a C compiler, OpenBLAS and oneDNN for gan-studio-native (native/: kernels for the wasm backend).
   $SUDO apt-get install -y -q --no-install-recommends dataset-fashion-mnist chromium \
-    g++ make python3 libopenblas-dev
+    g++ make python3 libopenblas-dev libdnnl-dev
 fi
 
 # The two native TensorFlow packages are optional: where their install cannot download

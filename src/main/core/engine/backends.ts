@@ -184,10 +184,10 @@ async function tryWasm(): Promise<Attempt> {
       trainingKernels: true,
       ...(wasmThreadsFailure ? { threadsNote: wasmThreadsFailure } : {}),
       nativeConvolutions: native.available,
-      ...(native.available ? { openblas: native.config } : { nativeNote: native.reason }),
+      ...(native.available ? { openblas: native.config, onednn: native.dnnl ?? 'not built in' } : { nativeNote: native.reason }),
     },
     summary: `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}` +
-      (native.available ? `, convolutions by OpenBLAS (${native.core})` : ''),
+      (native.available ? `, convolutions by ${native.dnnl ? `${native.dnnl} and ` : ''}OpenBLAS (${native.core})` : ''),
   };
 }
 

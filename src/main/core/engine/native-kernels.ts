@@ -4,9 +4,10 @@
  * present).
  *
  * XNNPACK in wasm reaches ~45 GFLOPS on two cores here (wasm SIMD is 128-bit and has no fused
- * multiply-add); OpenBLAS's sgemm on the same two cores reaches ~170 with AVX-512. The kernels
- * below replace the wasm backend's `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput`,
- * `Conv2DBackpropFilter`, `BatchMatMul` and `_FusedMatMul` (im2col + sgemm), `LeakyRelu` and
+ * multiply-add); OpenBLAS's sgemm on the same two cores reaches ~170 with AVX-512, and oneDNN's
+ * direct convolutions on NHWC ~210-240. The kernels below replace the wasm backend's `Conv2D`,
+ * `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` (oneDNN where the addon was built
+ * with it and takes the shape, else im2col + sgemm), `BatchMatMul` and `_FusedMatMul` (sgemm), `LeakyRelu` and
  * `Sum` over leading axes (single loops where wasm runs generic broadcasting ones), and add
  * LeakyRelu's gradient and batch normalisation's two training kernels (./batchnorm uses them when
  * registered). Each is one native call that reads its operands in place in the wasm memory and
@@ -71,11 +72,15 @@ export interface NativeAddon {
   adam(memory: Uint8Array, wOff: number, mOff: number, vOff: number, gOff: number, outWOff: number, outMOff: number,
     outVOff: number, count: number, coefOff: number, consts: Float32Array): void;
   setThreads(n: number): void;
-  info(): { threads: number; core: string; config: string };
+  /** Whether convolutions try oneDNN first (where built with it); returns whether they now do. */
+  setDnnl(enabled: boolean): boolean;
+  /** Convolutions run by oneDNN and by im2col + sgemm in this thread so far. */
+  convStats(): { dnnl: number; im2col: number };
+  info(): { threads: number; core: string; config: string; dnnl: string | null };
 }
 
 export type NativeStatus =
-  | { available: true; addon: NativeAddon; core: string; config: string }
+  | { available: true; addon: NativeAddon; core: string; config: string; dnnl: string | null }
   | { available: false; reason: string };
 
 let status: NativeStatus | null = null;
@@ -98,7 +103,7 @@ export function nativeStatus(): NativeStatus {
     const require = createRequire(import.meta.url);
     const addon = require('gan-studio-native') as NativeAddon;
     const info = addon.info();
-    status = { available: true, addon, core: info.core, config: info.config };
+    status = { available: true, addon, core: info.core, config: info.config, dnnl: info.dnnl };
   } catch (err) {
     status = {
       available: false,

@@ -41,12 +41,13 @@ describe('selectBackend', () => {
       { name: 'tensorflow', reason: `${NODE_PKG} is not installed` },
     ]);
     expect(info.reason).toMatch(
-      /^wasm \((no )?SIMD, \d+ threads?(, convolutions by OpenBLAS \([^)]+\))?\): @tensorflow\/tfjs-node-gpu and @tensorflow\/tfjs-node are not installed$/);
+      /^wasm \((no )?SIMD, \d+ threads?(, convolutions by (oneDNN [\d.]+ and )?OpenBLAS \([^)]+\))?\): @tensorflow\/tfjs-node-gpu and @tensorflow\/tfjs-node are not installed$/);
     // Native convolutions where gan-studio-native is built; otherwise the reason is recorded.
     const native = nativeStatus();
     expect(info.details.nativeConvolutions).toBe(native.available);
     if (native.available) {
-      expect(info.reason).toContain(`convolutions by OpenBLAS (${native.core})`);
+      expect(info.reason).toContain(`OpenBLAS (${native.core})`);
+      if (native.dnnl) expect(info.reason).toContain(`convolutions by ${native.dnnl} and OpenBLAS`);
       expect(nativeKernelsRegistered()).toBe(true);
     } else {
       expect(info.details.nativeNote).toBe(native.reason);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   nativeKernelsRegistered,
   nativeStatus,
@@ -68,27 +68,63 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     expect(calls.filter).toHaveBeenCalled();
   });
 
-  const cases: [string, () => ReturnType<typeof convCase>][] = [
+  // The third field: whether oneDNN takes the shape. It does not where the last input rows or
+  // columns are never read (a negative padding on the far side): those run by im2col.
+  const cases: [string, () => ReturnType<typeof convCase>, boolean?][] = [
     ['k3 s1 same, 3 channels', () => convCase([2, 9, 9, 3], 3, 5, 1, 'same', 1)],
     ['k4 s2 same (DCGAN layer)', () => convCase([3, 14, 14, 8], 4, 16, 2, 'same', 2)],
-    ['k3 s2 valid, odd sizes', () => convCase([2, 7, 6, 5], 3, 4, 2, 'valid', 3)],
-    ['k3 strides [2, 1], explicit padding',
-      () => convCase([2, 8, 7, 3], 3, 4, [2, 1], [[0, 0], [2, 0], [1, 1], [0, 0]], 4)],
+    ['k3 s2 valid, odd sizes (the last column unread)', () => convCase([2, 7, 6, 5], 3, 4, 2, 'valid', 3), false],
+    ['k3 strides [2, 1], explicit padding (the last row unread)',
+      () => convCase([2, 8, 7, 3], 3, 4, [2, 1], [[0, 0], [2, 0], [1, 1], [0, 0]], 4), false],
     ['k4 valid over the whole 4x4 input (one output position)', () => convCase([5, 4, 4, 8], 4, 3, 1, 'valid', 5)],
     ['1x1 stride 1 (a matrix product)', () => convCase([2, 5, 5, 7], 1, 9, 1, 'valid', 6)],
     ['one channel in (DCGAN-28 first layer)', () => convCase([4, 28, 28, 1], 4, 8, 2, 'same', 7)],
     ['several im2col chunks (3 images of 3.5M column values)',
       () => convCase([3, 64, 64, 96], 3, 4, 1, 'same', 8)],
   ];
-  for (const [label, make] of cases) {
-    it(`conv2d, its input and filter gradients, conv2dTranspose: ${label}`, async () => {
-      await compare(make());
-    }, 60_000);
+  // Every case on both paths: oneDNN's direct convolutions (where the addon was built with
+  // oneDNN) and im2col + sgemm (always built; what shapes oneDNN does not take run).
+  const withDnnl = (status as { dnnl: string | null }).dnnl != null;
+  const paths = [...(withDnnl ? ['oneDNN' as const] : []), 'im2col' as const];
+  for (const path of paths) {
+    describe(`by ${path}`, () => {
+      beforeAll(() => {
+        expect(addon.setDnnl(path === 'oneDNN')).toBe(path === 'oneDNN');
+      });
+      afterAll(() => {
+        addon.setDnnl(withDnnl);
+      });
+
+      for (const [label, make, dnnlTakes = true] of cases) {
+        it(`conv2d, its input and filter gradients, conv2dTranspose: ${label}`, async () => {
+          const before = addon.convStats();
+          await compare(make());
+          const after = addon.convStats();
+          // 5 native convolutions a case on wasm (y; the forward pass inside tf.grads, dx, dw;
+          // convT), all by this path, or all by im2col where oneDNN does not take the shape.
+          const byDnnl = path === 'oneDNN' && dnnlTakes;
+          const [mine, other] = byDnnl ? (['dnnl', 'im2col'] as const) : (['im2col', 'dnnl'] as const);
+          expect({ [mine]: after[mine] - before[mine], [other]: after[other] - before[other] })
+            .toEqual({ [mine]: 5, [other]: 0 });
+        }, 60_000);
+      }
+
+      it('transposed convolutions as in a generator (1x1 -> 4x4, 4x4 -> 8x8)', async () => {
+        await compare(convTransposeCase([3, 1, 1, 6], 4, 4, 8, 1, 'valid', 21));
+        await compare(convTransposeCase([2, 4, 4, 8], 8, 4, 5, 2, 'same', 22));
+      });
+    });
   }
 
-  it('transposed convolutions as in a generator (1x1 -> 4x4, 4x4 -> 8x8)', async () => {
-    await compare(convTransposeCase([3, 1, 1, 6], 4, 4, 8, 1, 'valid', 21));
-    await compare(convTransposeCase([2, 4, 4, 8], 8, 4, 5, 2, 'same', 22));
+  it.runIf(withDnnl)('shapes oneDNN does not take (dilation) run by im2col', async () => {
+    expect(addon.setDnnl(true)).toBe(true);
+    const before = addon.convStats();
+    await compare({
+      name: 'conv2d dilation 2 (im2col)',
+      outputs: ['y'],
+      compute: () => [tf.conv2d(tf.ones([1, 7, 7, 2]) as tf.Tensor4D, tf.ones([3, 3, 2, 3]) as tf.Tensor4D, 1, 'same', 'NHWC', 2)],
+    });
+    expect(addon.convStats().im2col - before.im2col).toBe(1);
   });
 
   it('dilated conv2d', async () => {
