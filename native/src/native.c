@@ -562,6 +562,24 @@ enum { DNNL_FWD = 0, DNNL_BWD_DATA = 1, DNNL_BWD_WEIGHTS = 2 };
 #endif
 
 /*
+ * Row-major C = op(A) * op(B) + beta * C. With oneDNN built in (and not turned off) its sgemm runs
+ * it, on the same OpenMP threads as the convolutions: OpenBLAS's own threads spin for a while
+ * after each call and, on two cores, would take one from the next oneDNN convolution.
+ */
+static void sgemm(napi_env env, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                  const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+#ifdef GAN_STUDIO_DNNL
+  DnnlCache *c = dnnl_cache(env);
+  if (c != NULL && !c->disabled &&
+      dnnl_sgemm(ta == CblasTrans ? 'T' : 'N', tb == CblasTrans ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C,
+                 ldc) == dnnl_success) {
+    return;
+  }
+#endif
+  cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/*
  * The common arguments of the three convolution kernels: (memory, offset, offset, offset,
  * params, ...). Throws (and returns 0) where one is malformed.
  */
@@ -606,7 +624,7 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   if (by_dnnl) {
     /* done by oneDNN */
   } else if (col_is_x(&p)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(p.n * rows), p.cout, (int)K, 1.f, x,
+    sgemm(env, CblasNoTrans, CblasNoTrans, (int)(p.n * rows), p.cout, (int)K, 1.f, x,
                 (int)K, wt, p.cout, 0.f, y, p.cout);
   } else {
     const int nc = chunk_images(&p);
@@ -618,7 +636,7 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
     for (int n0 = 0; n0 < p.n; n0 += nc) {
       const int cnt = p.n - n0 < nc ? p.n - n0 : nc;
       col_parallel(&p, x, col, n0, cnt, 1);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(cnt * rows), p.cout, (int)K, 1.f, col,
+      sgemm(env, CblasNoTrans, CblasNoTrans, (int)(cnt * rows), p.cout, (int)K, 1.f, col,
                   (int)K, wt, p.cout, 0.f, y + (size_t)n0 * rows * p.cout, p.cout);
     }
   }
@@ -646,7 +664,7 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   count_conv(env, by_dnnl);
   if (by_dnnl) return NULL;
   if (col_is_x(&p)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(p.n * rows), (int)K, p.cout, 1.f, dy, p.cout,
+    sgemm(env, CblasNoTrans, CblasTrans, (int)(p.n * rows), (int)K, p.cout, 1.f, dy, p.cout,
                 wt, p.cout, 0.f, dx, (int)K);
     return NULL;
   }
@@ -658,7 +676,7 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   }
   for (int n0 = 0; n0 < p.n; n0 += nc) {
     const int cnt = p.n - n0 < nc ? p.n - n0 : nc;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(cnt * rows), (int)K, p.cout, 1.f,
+    sgemm(env, CblasNoTrans, CblasTrans, (int)(cnt * rows), (int)K, p.cout, 1.f,
                 dy + (size_t)n0 * rows * p.cout, p.cout, wt, p.cout, 0.f, dcol, (int)K);
     col_parallel(&p, dcol, dx, n0, cnt, 0);
   }
@@ -685,7 +703,7 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   count_conv(env, by_dnnl);
   if (by_dnnl) return NULL;
   if (col_is_x(&p)) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, p.cout, (int)(p.n * rows), 1.f, x, (int)K,
+    sgemm(env, CblasTrans, CblasNoTrans, (int)K, p.cout, (int)(p.n * rows), 1.f, x, (int)K,
                 dy, p.cout, 0.f, dw, p.cout);
     return NULL;
   }
@@ -698,7 +716,7 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   for (int n0 = 0; n0 < p.n; n0 += nc) {
     const int cnt = p.n - n0 < nc ? p.n - n0 : nc;
     col_parallel(&p, x, col, n0, cnt, 1);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, p.cout, (int)(cnt * rows), 1.f, col, (int)K,
+    sgemm(env, CblasTrans, CblasNoTrans, (int)K, p.cout, (int)(cnt * rows), 1.f, col, (int)K,
                 dy + (size_t)n0 * rows * p.cout, p.cout, n0 == 0 ? 0.f : 1.f, dw, p.cout);
   }
   return NULL;
@@ -849,7 +867,7 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
     return throw_range(env, "matmul: an operand lies outside the memory");
   }
   for (int i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f,
+    sgemm(env, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f,
                 a + (ba == 1 ? 0 : (size_t)i * sa), ta ? M : K, b + (bb == 1 ? 0 : (size_t)i * sb), tb ? K : N,
                 0.f, c + (size_t)i * sc, N);
   }
