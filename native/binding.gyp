@@ -10,7 +10,7 @@
       "defines": ["NAPI_VERSION=8"],
       "libraries": ["-lopenblas"],
       "conditions": [
-        ["has_dnnl==1", {"defines": ["GAN_STUDIO_DNNL=1"], "libraries": ["-ldnnl"]}]
+        ["has_dnnl==1", {"defines": ["GAN_STUDIO_DNNL=1"], "libraries": ["-ldnnl", "-lgomp"]}]
       ]
     }
   ]

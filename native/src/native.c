@@ -325,6 +325,7 @@ static void apply_bias_act(const ConvParams *p, float *y, size_t rows, const flo
  */
 #ifdef GAN_STUDIO_DNNL
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 
 enum { DNNL_FWD = 0, DNNL_BWD_DATA = 1, DNNL_BWD_WEIGHTS = 2 };
 
@@ -1148,7 +1149,7 @@ static napi_value conv_stats(napi_env env, napi_callback_info info) {
   return obj;
 }
 
-/* setThreads(n): OpenBLAS's thread count (n >= 1). */
+/* setThreads(n): OpenBLAS's (and oneDNN's OpenMP) thread count (n >= 1). */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1158,6 +1159,9 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     return throw_range(env, "setThreads: expected a thread count from 1 to 256");
   }
   openblas_set_num_threads(n);
+#ifdef GAN_STUDIO_DNNL
+  omp_set_num_threads(n); /* oneDNN's threads, for parallel regions this thread starts */
+#endif
   return NULL;
 }
 
