@@ -71,11 +71,13 @@ export class TrainingSession extends EventEmitter<TrainingSessionEvents> {
     // A rejection nobody awaits yet must not crash the process.
     this.readyPromise.catch(() => undefined);
     this.done = new Promise<DoneMessage>((resolve) => {
+      // Resolves once the worker thread is gone: a host that exits right after a run (the CLI)
+      // must not tear the process down while the worker's native libraries (oneDNN's OpenMP
+      // threads) are still shutting down — that crashed the process at exit (SIGSEGV).
       const finish = (message: DoneMessage) => {
         if (this.finished) return;
         this.finished = true;
-        resolve(message);
-        void this.worker.terminate();
+        void this.worker.terminate().catch(() => undefined).finally(() => resolve(message));
       };
       this.worker.on('message', (message: WorkerToHost) => {
         switch (message.type) {
