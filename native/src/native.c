@@ -321,7 +321,7 @@ static void apply_bias_act(const ConvParams *p, float *y, size_t rows, const flo
  * tfjs's [KH, KW, Cin, Cout] = oneDNN's "hwio" on every call. Primitives are created once per
  * shape (JIT compilation) and cached per environment; a shape oneDNN does not take (dilation,
  * negative padding, creation failing) is remembered and runs the im2col path instead.
- * GAN_STUDIO_DNNL=0 in the environment turns this off.
+ * Opt-in for now: GAN_STUDIO_DNNL=1 in the environment turns it on (see dnnl_cache).
  */
 #ifdef GAN_STUDIO_DNNL
 #include <oneapi/dnnl/dnnl.h>
@@ -366,8 +366,11 @@ static DnnlCache *dnnl_cache(napi_env env) {
   if (s->dnnl == NULL) {
     DnnlCache *c = (DnnlCache *)calloc(1, sizeof(DnnlCache));
     if (c == NULL) return NULL;
+    /* Opt-in (GAN_STUDIO_DNNL=1): a diverging run (lr 1e30) crashed the process with SIGSEGV
+       under load in CI with oneDNN on, and the cause is not found yet. */
     const char *flag = getenv("GAN_STUDIO_DNNL");
-    c->disabled = flag != NULL && (strcmp(flag, "0") == 0 || strcmp(flag, "off") == 0 || strcmp(flag, "false") == 0);
+    c->disabled = !(flag != NULL && (strcmp(flag, "1") == 0 || strcmp(flag, "on") == 0 || strcmp(flag, "true") == 0));
+    if (c->disabled) return s->dnnl = c;
     if (!c->disabled && (dnnl_engine_create(&c->engine, dnnl_cpu, 0) != dnnl_success ||
                          dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags) != dnnl_success)) {
       c->disabled = 1;
@@ -541,7 +544,12 @@ done:
 
 static int dnnl_set_enabled(napi_env env, int enabled) {
   DnnlCache *c = dnnl_cache(env);
-  if (c == NULL || c->engine == NULL) return 0;
+  if (c == NULL) return 0;
+  if (enabled && c->engine == NULL &&
+      (dnnl_engine_create(&c->engine, dnnl_cpu, 0) != dnnl_success ||
+       dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags) != dnnl_success)) {
+    return 0;
+  }
   c->disabled = !enabled;
   return enabled;
 }

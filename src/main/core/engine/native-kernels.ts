@@ -6,8 +6,8 @@
  * XNNPACK in wasm reaches ~45 GFLOPS on two cores here (wasm SIMD is 128-bit and has no fused
  * multiply-add); OpenBLAS's sgemm on the same two cores reaches ~170 with AVX-512, and oneDNN's
  * direct convolutions on NHWC ~210-240. The kernels below replace the wasm backend's `Conv2D`,
- * `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` (oneDNN where the addon was built
- * with it and takes the shape, else im2col + sgemm), `BatchMatMul` and `_FusedMatMul` (sgemm), `LeakyRelu` and
+ * `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` (im2col + sgemm; oneDNN instead,
+ * opt-in with GAN_STUDIO_DNNL=1, where the addon was built with it and takes the shape), `BatchMatMul` and `_FusedMatMul` (sgemm), `LeakyRelu` and
  * `Sum` over leading axes (single loops where wasm runs generic broadcasting ones), and add
  * LeakyRelu's gradient and batch normalisation's two training kernels (./batchnorm uses them when
  * registered). Each is one native call that reads its operands in place in the wasm memory and
@@ -103,7 +103,9 @@ export function nativeStatus(): NativeStatus {
     const require = createRequire(import.meta.url);
     const addon = require('gan-studio-native') as NativeAddon;
     const info = addon.info();
-    status = { available: true, addon, core: info.core, config: info.config, dnnl: info.dnnl };
+    // oneDNN is opt-in (GAN_STUDIO_DNNL=1; see native/src/native.c): null where off or not built in.
+    const dnnlOn = ['1', 'on', 'true'].includes(process.env['GAN_STUDIO_DNNL'] ?? '');
+    status = { available: true, addon, core: info.core, config: info.config, dnnl: dnnlOn ? info.dnnl : null };
   } catch (err) {
     status = {
       available: false,

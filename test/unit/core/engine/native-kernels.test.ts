@@ -82,9 +82,13 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     ['several im2col chunks (3 images of 3.5M column values)',
       () => convCase([3, 64, 64, 96], 3, 4, 1, 'same', 8)],
   ];
-  // Every case on both paths: oneDNN's direct convolutions (where the addon was built with
-  // oneDNN) and im2col + sgemm (always built; what shapes oneDNN does not take run).
+  // Every case on both paths: im2col + sgemm (always built) and oneDNN's direct convolutions
+  // (opt-in with GAN_STUDIO_DNNL=1, where the addon was built with oneDNN).
   const withDnnl = (status as { dnnl: string | null }).dnnl != null;
+  if (!withDnnl) {
+    console.warn('oneDNN convolution cases skipped: oneDNN is opt-in (GAN_STUDIO_DNNL=1, with libdnnl-dev installed) ' +
+      'since a diverging run crashed with SIGSEGV under load in CI with it on');
+  }
   const paths = [...(withDnnl ? ['oneDNN' as const] : []), 'im2col' as const];
   for (const path of paths) {
     describe(`by ${path}`, () => {
