@@ -36,7 +36,7 @@ import { buildGan, disposeGan } from '../src/main/core/engine/models';
 import { Prng } from '../src/main/core/engine/rng';
 import { Trainer } from '../src/main/core/engine/trainer';
 import { Studio } from '../src/main/core/studio';
-import { nativeKernelsRegistered, registerNativeKernels, unregisterNativeKernels } from '../src/main/core/engine/native-kernels';
+import { nativeKernelsRegistered, nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../src/main/core/engine/native-kernels';
 import { timeConvKernels, wasmTrainingKernelsRegistered, type ConvBenchShape } from '../src/main/core/engine/wasm-kernels';
 import { TRAIN_DEFAULTS, type BackendInfo, type BackendName, type ImageDataset, type ModelConfig, type TrainConfig } from '../src/shared/types';
 
@@ -640,7 +640,7 @@ async function profileSection(opts: Options, info: BackendInfo): Promise<void> {
   say();
   say(`Profile of one training step per model (batch ${BATCH}, after ${WARMUP_STEPS} warm-up steps) — ${info.name}, ${backendThreads(info)}: ` +
     `time per kernel summed over its calls. Op-level entries (names ending in __op) wrap a kernel listed on its own and are left out. ` +
-    (nativeKernelsRegistered() ? `On wasm the four convolution kernels (Conv2D, FusedConv2D, Conv2DBackpropInput/Filter) are GAN Studio's native ones (oneDNN / OpenBLAS).`
+    (nativeKernelsRegistered() ? `On wasm the four convolution kernels (Conv2D, FusedConv2D, Conv2DBackpropInput/Filter) are GAN Studio's native ones (${nativeConvBy()}).`
       : `GAN Studio's Conv2DBackpropInput/Filter on wasm include the Conv2D, Transpose and Slice work they run inside.`));
   for (const name of opts.models) {
     const spec = MODELS[name]!;
@@ -692,6 +692,12 @@ async function profileSection(opts: Options, info: BackendInfo): Promise<void> {
   }
 }
 
+/** How the native convolutions run: oneDNN (opted in) or im2col + OpenBLAS sgemm. */
+function nativeConvBy(): string {
+  const s = nativeStatus();
+  return s.available && s.dnnl ? `${s.dnnl}, im2col + OpenBLAS sgemm for shapes it does not take` : 'im2col + OpenBLAS sgemm';
+}
+
 /** 2: Conv2D and its two backprop kernels at the chosen models' conv shapes. */
 async function kernelSection(opts: Options, info: BackendInfo): Promise<void> {
   const backend = info.name;
@@ -700,7 +706,7 @@ async function kernelSection(opts: Options, info: BackendInfo): Promise<void> {
   const native = backend === 'wasm' && nativeKernelsRegistered();
   if (native) {
     say(`Conv kernels on wasm (${backendThreads(info)}), batch ${BATCH}, 'same' padding, mean of ${opts.kernelReps} calls after 1 warm-up: ` +
-      `all three are GAN Studio's native kernels (oneDNN where built with it, else im2col + OpenBLAS sgemm, on the wasm memory); ` +
+      `all three are GAN Studio's native kernels (${nativeConvBy()}, on the wasm memory); ` +
       `the xnn_ columns time the same kernels without them (XNNPACK Conv2D and GAN Studio's wasm backprop kernels)`);
   } else if (backend === 'wasm') {
     say(`Conv kernels on wasm (${backendThreads(info)}), batch ${BATCH}, 'same' padding, mean of ${opts.kernelReps} calls after 1 warm-up: ` +
