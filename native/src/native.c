@@ -589,18 +589,29 @@ static void sgemm(napi_env env, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, i
 }
 
 /*
- * The common arguments of the three convolution kernels: (memory, offset, offset, offset,
- * params, ...). Throws (and returns 0) where one is malformed.
+ * The common arguments of the three convolution kernels, (memory, offset, offset, offset,
+ * params, ...), with the three operands checked against the memory and resolved to pointers.
+ * Throws (and returns 0) where one is malformed.
  */
-static int conv_args(napi_env env, napi_value *argv, size_t argc, size_t wanted, const char *name,
-                     uint8_t **base, size_t *length, ConvParams *p, double off[3]) {
+static int conv_args(napi_env env, napi_value *argv, size_t argc, size_t wanted, int kind, const char *name,
+                     uint8_t **base, size_t *length, ConvParams *p, float *ops[3]) {
   char msg[160];
   const char *what = NULL;
+  double off[3];
   if (argc < wanted) what = "expected more arguments";
   else if (!get_memory(env, argv[0], base, length)) what = "memory must be a typed array";
   else if (!get_params(env, argv[4], p)) what = "bad parameters";
   else if (!get_double(env, argv[1], &off[0]) || !get_double(env, argv[2], &off[1]) || !get_double(env, argv[3], &off[2])) {
     what = "offsets must be numbers";
+  } else {
+    /* The operands' sizes in argument order: (x, W, y), (dy, W, dx) or (x, dy, dW). */
+    const size_t xs = (size_t)p->n * p->h * p->w * p->cin, ws = (size_t)p->kh * p->kw * p->cin * p->cout;
+    const size_t ys = (size_t)p->n * p->oh * p->ow * p->cout;
+    const size_t sizes[3][3] = {{xs, ws, ys}, {ys, ws, xs}, {xs, ys, ws}};
+    for (int i = 0; i < 3; i++) {
+      ops[i] = operand(*base, *length, off[i], sizes[kind][i]);
+      if (ops[i] == NULL) what = "an operand lies outside the memory";
+    }
   }
   if (what == NULL) return 1;
   snprintf(msg, sizeof msg, "%s: %s", name, what);
@@ -614,20 +625,17 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint8_t *base; size_t length; ConvParams p;
-  double off[3], bo, alpha;
-  if (!conv_args(env, argv, argc, 7, "conv2d", &base, &length, &p, off)) return NULL;
+  float *ops[3];
+  double bo, alpha;
+  if (!conv_args(env, argv, argc, 7, DNNL_FWD, "conv2d", &base, &length, &p, ops)) return NULL;
   if (!get_double(env, argv[5], &bo) || !get_double(env, argv[6], &alpha)) {
     return throw_range(env, "conv2d: offsets must be numbers");
   }
-  const double xo = off[0], wo = off[1], yo = off[2];
+  const float *x = ops[0], *wt = ops[1];
+  float *y = ops[2];
   const size_t K = (size_t)p.kh * p.kw * p.cin, rows = (size_t)p.oh * p.ow;
-  const float *x = operand(base, length, xo, (size_t)p.n * p.h * p.w * p.cin);
-  const float *wt = operand(base, length, wo, K * p.cout);
-  float *y = operand(base, length, yo, (size_t)p.n * rows * p.cout);
   const float *bias = bo < 0 ? NULL : operand(base, length, bo, (size_t)p.cout);
-  if (x == NULL || wt == NULL || y == NULL || (bo >= 0 && bias == NULL)) {
-    return throw_range(env, "conv2d: an operand lies outside the memory");
-  }
+  if (bo >= 0 && bias == NULL) return throw_range(env, "conv2d: an operand lies outside the memory");
   const int by_dnnl = dnnl_conv(env, DNNL_FWD, &p, x, wt, y);
   count_conv(env, by_dnnl);
   if (by_dnnl) {
@@ -659,16 +667,11 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint8_t *base; size_t length; ConvParams p;
-  double off[3];
-  if (!conv_args(env, argv, argc, 5, "conv2dBackpropInput", &base, &length, &p, off)) return NULL;
-  const double dyo = off[0], wo = off[1], dxo = off[2];
+  float *ops[3];
+  if (!conv_args(env, argv, argc, 5, DNNL_BWD_DATA, "conv2dBackpropInput", &base, &length, &p, ops)) return NULL;
+  const float *dy = ops[0], *wt = ops[1];
+  float *dx = ops[2];
   const size_t K = (size_t)p.kh * p.kw * p.cin, rows = (size_t)p.oh * p.ow;
-  const float *dy = operand(base, length, dyo, (size_t)p.n * rows * p.cout);
-  const float *wt = operand(base, length, wo, K * p.cout);
-  float *dx = operand(base, length, dxo, (size_t)p.n * p.h * p.w * p.cin);
-  if (dy == NULL || wt == NULL || dx == NULL) {
-    return throw_range(env, "conv2dBackpropInput: an operand lies outside the memory");
-  }
   const int by_dnnl = dnnl_conv(env, DNNL_BWD_DATA, &p, dy, wt, dx);
   count_conv(env, by_dnnl);
   if (by_dnnl) return NULL;
@@ -698,16 +701,11 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint8_t *base; size_t length; ConvParams p;
-  double off[3];
-  if (!conv_args(env, argv, argc, 5, "conv2dBackpropFilter", &base, &length, &p, off)) return NULL;
-  const double xo = off[0], dyo = off[1], dwo = off[2];
+  float *ops[3];
+  if (!conv_args(env, argv, argc, 5, DNNL_BWD_WEIGHTS, "conv2dBackpropFilter", &base, &length, &p, ops)) return NULL;
+  const float *x = ops[0], *dy = ops[1];
+  float *dw = ops[2];
   const size_t K = (size_t)p.kh * p.kw * p.cin, rows = (size_t)p.oh * p.ow;
-  const float *x = operand(base, length, xo, (size_t)p.n * p.h * p.w * p.cin);
-  const float *dy = operand(base, length, dyo, (size_t)p.n * rows * p.cout);
-  float *dw = operand(base, length, dwo, K * p.cout);
-  if (x == NULL || dy == NULL || dw == NULL) {
-    return throw_range(env, "conv2dBackpropFilter: an operand lies outside the memory");
-  }
   const int by_dnnl = dnnl_conv(env, DNNL_BWD_WEIGHTS, &p, x, dy, dw);
   count_conv(env, by_dnnl);
   if (by_dnnl) return NULL;
