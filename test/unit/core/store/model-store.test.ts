@@ -10,21 +10,10 @@ import { MIGRATIONS, migrate, openDatabase, userVersion, type Database } from '.
 import { GalleryStore } from '../../../../src/main/core/store/gallery-store';
 import { ModelStore, type AddModelInput } from '../../../../src/main/core/store/model-store';
 import { RunStore } from '../../../../src/main/core/store/run-store';
-import { TRAIN_DEFAULTS, type TrainConfig } from '../../../../src/shared/types';
+import type { TrainConfig } from '../../../../src/shared/types';
+import { testConfig } from '../../../helpers/train-config';
 
-const config = (): TrainConfig => ({
-  model: { kind: 'gan', size: 28, channels: 1, latent: 8, numClasses: 0 },
-  data: 'mnist',
-  epochs: 1,
-  steps: null,
-  batch: 8,
-  lr: TRAIN_DEFAULTS.lr,
-  beta1: TRAIN_DEFAULTS.beta1,
-  beta2: TRAIN_DEFAULTS.beta2,
-  k: 1,
-  seed: 1,
-  name: 'r',
-});
+const config = (): TrainConfig => testConfig({ data: 'mnist', name: 'r' });
 
 const model = (name: string): AddModelInput => ({
   name,
