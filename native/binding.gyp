@@ -9,6 +9,7 @@
       "cflags": ["-O3", "-std=c11", "-fno-trapping-math", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8"],
       "libraries": ["-lopenblas"],
+      "ldflags": ["-Wl,-z,nodelete"],
       "conditions": [
         ["has_dnnl==1", {"defines": ["GAN_STUDIO_DNNL=1"], "libraries": ["-ldnnl", "-lgomp"]}]
       ]

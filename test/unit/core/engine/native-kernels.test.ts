@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -14,6 +15,7 @@ import { batchNormTraining } from '../../../../src/main/core/engine/batchnorm';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from '../../../../src/main/core/engine/wasm-kernels';
 import { compare, convCase, convTransposeCase, runOn, size, values, type Shape4 } from '../../../helpers/kernel-cases';
 
+const require = createRequire(import.meta.url);
 const status = nativeStatus();
 // CI installs libopenblas-dev and builds the addon: there a missing addon is a failure, not a skip.
 const required = process.env.GAN_STUDIO_REQUIRE_NATIVE === '1';
@@ -37,6 +39,40 @@ describe('native kernels: availability', () => {
       available: false,
       reason: 'turned off by GAN_STUDIO_NATIVE=0',
     });
+  }, 60_000);
+});
+
+// Node unloads an addon when the last worker thread that loaded it exits. oneDNN's OpenMP threads
+// outlive that worker, and ran on in unmapped code: the CLI (whose training worker is the only
+// thread that loads the addon) crashed with SIGSEGV after a run, about one run in two under load.
+// The addon is linked with -z nodelete, so it (and the libraries it loaded) stays mapped.
+describe.skipIf(!status.available)('native add-on: worker threads that load it come and go', () => {
+  it('stays loaded after each worker exits, and the process exits cleanly', () => {
+    const worker = `
+      const n = require(${JSON.stringify(require.resolve('gan-studio-native'))});
+      n.setThreads(2);
+      if (n.info().dnnl) n.setDnnl(true);
+      const size = 192, mem = new Float32Array(3 * size * size).fill(0.5);
+      const params = Int32Array.from([1, 1, size, size, size, 0, 0, 0]);
+      for (let i = 0; i < 3; i++) n.matmul(mem, 0, size * size * 4, 2 * size * size * 4, params, -1, 0);
+      if (mem[2 * size * size] !== size * 0.25) throw new Error('wrong product ' + mem[2 * size * size]);`;
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const { readFileSync } = require('node:fs');
+      const mapped = () => readFileSync('/proc/self/maps', 'utf8').includes('gan_studio_native.node');
+      const results = [];
+      const once = (left) => {
+        const w = new Worker(${JSON.stringify(worker)}, { eval: true });
+        w.on('error', (e) => { console.error(e); process.exitCode = 1; });
+        w.on('exit', (code) => {
+          results.push({ code, mapped: mapped() });
+          if (left > 1) once(left - 1);
+          else setTimeout(() => console.log(JSON.stringify(results)), 300);
+        });
+      };
+      once(3);`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out.trim())).toEqual([0, 0, 0].map((code) => ({ code, mapped: true })));
   }, 60_000);
 });
 
