@@ -11,10 +11,10 @@ if command -v apt-get >/dev/null 2>&1; then
   $SUDO apt-get update -q
   # Fashion-MNIST for the README's first run and the integration tests; Debian's Chromium for the
   # browser end-to-end tests (Playwright drives /usr/bin/chromium; it never downloads a browser);
-  # a C compiler and OpenBLAS for gan-studio-native (native/: kernels for the wasm backend; its
-  # opt-in oneDNN convolutions also need libdnnl-dev, not installed here: see the README).
+  # a C compiler, OpenBLAS and oneDNN for gan-studio-native (native/: kernels for the wasm backend;
+  # its convolutions run by oneDNN where libdnnl-dev was there when npm ci built it).
   $SUDO apt-get install -y -q --no-install-recommends dataset-fashion-mnist chromium \
-    g++ make python3 libopenblas-dev
+    g++ make python3 libopenblas-dev libdnnl-dev
 fi
 
 # The two native TensorFlow packages are optional: where their install cannot download

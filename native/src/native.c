@@ -321,7 +321,9 @@ static void apply_bias_act(const ConvParams *p, float *y, size_t rows, const flo
  * tfjs's [KH, KW, Cin, Cout] = oneDNN's "hwio" on every call. Primitives are created once per
  * shape (JIT compilation) and cached per environment; a shape oneDNN does not take (dilation,
  * negative padding, creation failing) is remembered and runs the im2col path instead.
- * Opt-in for now: GAN_STUDIO_DNNL=1 in the environment turns it on (see dnnl_cache).
+ * On by default; GAN_STUDIO_DNNL=0 (or false/off) in the environment keeps im2col (see dnnl_cache).
+ * The addon is linked with -z nodelete (binding.gyp): oneDNN's OpenMP threads outlive the worker
+ * thread that started them, and Node would otherwise unmap the addon when that worker exits.
  */
 #ifdef GAN_STUDIO_DNNL
 #include <oneapi/dnnl/dnnl.h>
@@ -366,10 +368,8 @@ static DnnlCache *dnnl_cache(napi_env env) {
   if (s->dnnl == NULL) {
     DnnlCache *c = (DnnlCache *)calloc(1, sizeof(DnnlCache));
     if (c == NULL) return NULL;
-    /* Opt-in (GAN_STUDIO_DNNL=1): a diverging run (lr 1e30) crashed the process with SIGSEGV
-       under load in CI with oneDNN on, and the cause is not found yet. */
     const char *flag = getenv("GAN_STUDIO_DNNL");
-    c->disabled = !(flag != NULL && (strcmp(flag, "1") == 0 || strcmp(flag, "on") == 0 || strcmp(flag, "true") == 0));
+    c->disabled = flag != NULL && (strcmp(flag, "0") == 0 || strcmp(flag, "off") == 0 || strcmp(flag, "false") == 0);
     if (c->disabled) return s->dnnl = c;
     if (!c->disabled && (dnnl_engine_create(&c->engine, dnnl_cpu, 0) != dnnl_success ||
                          dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags) != dnnl_success)) {

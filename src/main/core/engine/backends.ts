@@ -184,7 +184,7 @@ async function tryWasm(): Promise<Attempt> {
       trainingKernels: true,
       ...(wasmThreadsFailure ? { threadsNote: wasmThreadsFailure } : {}),
       nativeConvolutions: native.available,
-      ...(native.available ? { openblas: native.config, onednn: native.dnnl ?? 'off (opt-in: GAN_STUDIO_DNNL=1, where built with libdnnl-dev)' } : { nativeNote: native.reason }),
+      ...(native.available ? { openblas: native.config, onednn: native.dnnl ?? `off: ${native.dnnlNote ?? 'not built in'}` } : { nativeNote: native.reason }),
     },
     summary: `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}` +
       (native.available ? `, convolutions by ${native.dnnl ? `${native.dnnl} and ` : ''}OpenBLAS (${native.core})` : ''),

@@ -6,8 +6,9 @@
  * XNNPACK in wasm reaches ~45 GFLOPS on two cores here (wasm SIMD is 128-bit and has no fused
  * multiply-add); OpenBLAS's sgemm on the same two cores reaches ~170 with AVX-512, and oneDNN's
  * direct convolutions on NHWC ~210-240. The kernels below replace the wasm backend's `Conv2D`,
- * `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` (im2col + sgemm; oneDNN instead,
- * opt-in with GAN_STUDIO_DNNL=1, where the addon was built with it and takes the shape), `BatchMatMul` and `_FusedMatMul` (sgemm), `LeakyRelu` and
+ * `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` (oneDNN's direct convolutions where
+ * the addon was built with it (Debian's libdnnl-dev) and it takes the shape, else im2col + sgemm;
+ * GAN_STUDIO_DNNL=0 keeps im2col), `BatchMatMul` and `_FusedMatMul` (sgemm), `LeakyRelu` and
  * `Sum` over leading axes (single loops where wasm runs generic broadcasting ones), and add
  * LeakyRelu's gradient and batch normalisation's two training kernels (./batchnorm uses them when
  * registered). Each is one native call that reads its operands in place in the wasm memory and
@@ -42,6 +43,7 @@ const { backend_util, getGradient, getKernel, registerGradient, registerKernel, 
 
 const BACKEND = 'wasm';
 export const NATIVE_ENV_VAR = 'GAN_STUDIO_NATIVE';
+export const DNNL_ENV_VAR = 'GAN_STUDIO_DNNL';
 /** Kernel computing LeakyRelu's input gradient (registered for wasm only, with the others). */
 const LEAKY_RELU_GRAD = 'GanStudioLeakyReluGrad';
 /** Kernel computing Relu's input gradient, dy * step(x) in one pass. */
@@ -80,7 +82,7 @@ export interface NativeAddon {
 }
 
 export type NativeStatus =
-  | { available: true; addon: NativeAddon; core: string; config: string; dnnl: string | null }
+  | { available: true; addon: NativeAddon; core: string; config: string; dnnl: string | null; dnnlNote?: string }
   | { available: false; reason: string };
 
 let status: NativeStatus | null = null;
@@ -103,9 +105,12 @@ export function nativeStatus(): NativeStatus {
     const require = createRequire(import.meta.url);
     const addon = require('gan-studio-native') as NativeAddon;
     const info = addon.info();
-    // oneDNN is opt-in (GAN_STUDIO_DNNL=1; see native/src/native.c): null where off or not built in.
-    const dnnlOn = ['1', 'on', 'true'].includes(process.env['GAN_STUDIO_DNNL'] ?? '');
-    status = { available: true, addon, core: info.core, config: info.config, dnnl: dnnlOn ? info.dnnl : null };
+    // oneDNN runs the convolutions where built in, unless GAN_STUDIO_DNNL=0: null (and why) otherwise.
+    const dnnlFlag = process.env[DNNL_ENV_VAR];
+    const dnnlOff = dnnlFlag === '0' || dnnlFlag === 'false' || dnnlFlag === 'off';
+    status = { available: true, addon, core: info.core, config: info.config, dnnl: dnnlOff ? null : info.dnnl };
+    if (dnnlOff) status.dnnlNote = `turned off by ${DNNL_ENV_VAR}=${dnnlFlag}`;
+    else if (info.dnnl == null) status.dnnlNote = 'not built in (install libdnnl-dev, then run npm ci)';
   } catch (err) {
     status = {
       available: false,

@@ -28,6 +28,25 @@ describe('native kernels: availability', () => {
     expect(status.available ? 'built' : status.reason).toBe('built');
   });
 
+  it.runIf(required)('the addon is built with oneDNN (GAN_STUDIO_REQUIRE_NATIVE=1; setup.sh installs libdnnl-dev)', () => {
+    const built = status.available ? status.addon.info().dnnl : null;
+    expect(built ?? 'not built in').toMatch(/^oneDNN \d/);
+  });
+
+  it.runIf(status.available)('GAN_STUDIO_DNNL=0 keeps the convolutions on im2col, with the reason', () => {
+    const script = "import('./src/main/core/engine/native-kernels.ts').then((m) => { const s = m.nativeStatus(); " +
+      'console.log(JSON.stringify({ available: s.available, dnnl: s.dnnl, note: s.dnnlNote })) })';
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      env: { ...process.env, GAN_STUDIO_DNNL: '0' },
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out.trim().split('\n').pop() ?? '{}')).toEqual({
+      available: true,
+      dnnl: null,
+      note: 'turned off by GAN_STUDIO_DNNL=0',
+    });
+  }, 60_000);
+
   it('GAN_STUDIO_NATIVE=0 turns them off, with the reason', () => {
     const script = "import('./src/main/core/engine/native-kernels.ts').then((m) => " +
       'console.log(JSON.stringify(m.nativeStatus())))';
@@ -119,11 +138,10 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
       () => convCase([3, 64, 64, 96], 3, 4, 1, 'same', 8)],
   ];
   // Every case on both paths: im2col + sgemm (always built) and oneDNN's direct convolutions
-  // (opt-in with GAN_STUDIO_DNNL=1, where the addon was built with oneDNN).
+  // (where the addon was built with oneDNN, unless GAN_STUDIO_DNNL=0).
   const withDnnl = (status as { dnnl: string | null }).dnnl != null;
   if (!withDnnl) {
-    console.warn('oneDNN convolution cases skipped: oneDNN is opt-in (GAN_STUDIO_DNNL=1, with libdnnl-dev installed) ' +
-      'since a diverging run crashed with SIGSEGV under load in CI with it on');
+    console.warn(`oneDNN convolution cases skipped: oneDNN is ${(status as { dnnlNote?: string }).dnnlNote ?? 'not available'}`);
   }
   const paths = [...(withDnnl ? ['oneDNN' as const] : []), 'im2col' as const];
   for (const path of paths) {
