@@ -15,6 +15,7 @@
 // (batchnorm scales from N(1, 0.02)), as in the DCGAN paper.
 import * as tf from '@tensorflow/tfjs';
 import { batchNormalization } from './batchnorm';
+import { conv2d } from './conv-layer';
 import type { ModelConfig } from '../../../shared/types';
 import { mixSeed, Stream } from './rng';
 
@@ -111,8 +112,9 @@ function deconv(filters: number, kernel: number, strides: number, padding: 'same
   return tf.layers.conv2dTranspose({ filters, kernelSize: kernel, strides, padding, useBias, kernelInitializer: init.weights() });
 }
 
+/** The stock Conv2D layer without the gradients a step does not use (see conv-layer.ts). */
 function conv(filters: number, kernel: number, strides: number, padding: 'same' | 'valid', init: Init, useBias: boolean) {
-  return tf.layers.conv2d({ filters, kernelSize: kernel, strides, padding, useBias, kernelInitializer: init.weights() });
+  return conv2d({ filters, kernelSize: kernel, strides, padding, useBias, kernelInitializer: init.weights() });
 }
 
 /** Feature widths of G's transposed convolutions after the projection, widest first. */
