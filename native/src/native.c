@@ -491,6 +491,9 @@ static dnnl_memory_t dnnl_wrap(DnnlCache *c, const dnnl_memory_desc_t *md, const
  * bwd data) or dy (bwd weights), out = y, dx or dW. Returns 1 when done, 0 to use the im2col path.
  */
 static int dnnl_conv(napi_env env, int kind, const ConvParams *p, const float *a, const float *b, float *out) {
+  /* A gradient into a single input channel (the 1-channel image of a DCGAN-28's transposed
+     convolution): oneDNN 2.6's jit kernel takes 2.0 ms where im2col + sgemm + col2im takes 0.8. */
+  if (kind == DNNL_BWD_DATA && p->cin == 1) return 0;
   DnnlCache *c = NULL;
   DnnlEntry *e = dnnl_entry(env, &c, kind, p);
   if (e == NULL) return 0;
@@ -1034,6 +1037,92 @@ static napi_value bn_backward(napi_env env, napi_callback_info info) {
 }
 
 /* relu(memory, xOff, yOff, count): y = x < 0 ? 0 : x (NaN stays NaN). */
+/* biasAdd(memory, xOff, biasOff, yOff, rows, C): y[r, c] = x[r, c] + bias[c] (an Add broadcasting
+   a [C] tensor over the last axis, which the wasm backend runs as a generic broadcasting loop). */
+static napi_value bias_add(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, rows, cols;
+  if (argc < 6 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[4], &rows) ||
+      !get_count(env, argv[5], &cols) || cols == 0 || rows > ((size_t)1 << 32) / cols) {
+    return throw_range(env, "biasAdd: expected (memory, xOff, biasOff, yOff, rows, C)");
+  }
+  const float *x = arg_operand(env, argv[1], base, length, rows * cols);
+  const float *b = arg_operand(env, argv[2], base, length, cols);
+  float *y = arg_operand(env, argv[3], base, length, rows * cols);
+  if (x == NULL || b == NULL || y == NULL) return throw_range(env, "biasAdd: an operand lies outside the memory");
+  for (size_t r = 0; r < rows; r++) {
+    const float *restrict xr = x + r * cols;
+    float *restrict yr = y + r * cols;
+    for (size_t c = 0; c < cols; c++) yr[c] = xr[c] + b[c];
+  }
+  return NULL;
+}
+
+/*
+ * tanh of one float, branch-free so that the loop over a tensor vectorises (glibc's tanhf does
+ * not: ~9 ns an element here, this ~2.5). Within 2 ulp of the exact value (checked against
+ * double tanh over [-20, 20]); NaN stays NaN, -0 stays -0, +-inf gives +-1.
+ *   |x| < 0.55: x + x^3 p(x^2), p a least-squares fit of (tanh(x) - x) / x^3 in x^2 (degree 4);
+ *   otherwise:  1 - 2 / (e^(2|x|) + 1), with e^t = 2^k e^r, |r| <= ln2 / 2, e^r by its Taylor
+ *               polynomial of degree 7; 1 from |x| = 9.1 on (tanh rounds to 1 in float from 9.01).
+ */
+static inline float tanh_one(float x) {
+  const float a = fabsf(x);
+  const float s = a * a;
+  const float p = (((-0.006615744f * s + 0.021312737f) * s - 0.053910065f) * s + 0.13333118f) * s - 0.33333332f;
+  const float small = a + a * s * p;
+  const float t = 2.f * (a < 9.1f ? a : 9.1f);
+  const float kf = (float)(int32_t)(t * 1.44269504f + 0.5f);
+  const float r = (t - kf * 0.693145752f) - kf * 1.42860677e-6f; /* ln2 in two parts */
+  const float er = 1.f + r * (1.f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f + r * (0.00833333377f +
+                   r * (0.00138888892f + r * 0.000198412701f))))));
+  const int32_t bits = ((int32_t)kf + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  const float big = 1.f - 2.f / (er * scale + 1.f);
+  const float y = a < 0.55f ? small : (a < 9.1f ? big : 1.f);
+  return x != x ? x : copysignf(y, x);
+}
+
+/* tanh(memory, xOff, yOff, count) */
+static napi_value tanh_kernel(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, n;
+  if (argc < 4 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[3], &n)) {
+    return throw_range(env, "tanh: expected (memory, xOff, yOff, count)");
+  }
+  const float *x = arg_operand(env, argv[1], base, length, n);
+  float *y = arg_operand(env, argv[2], base, length, n);
+  if (x == NULL || y == NULL) return throw_range(env, "tanh: an operand lies outside the memory");
+  for (size_t i = 0; i < n; i++) y[i] = tanh_one(x[i]);
+  return NULL;
+}
+
+/* tanhGrad(memory, dyOff, yOff, dxOff, count): dx = (1 - y * y) * dy, tfjs's gradient of Tanh
+   (from its output y) in one pass, the same float operations in the same order. */
+static napi_value tanh_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, n;
+  if (argc < 5 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[4], &n)) {
+    return throw_range(env, "tanhGrad: expected (memory, dyOff, yOff, dxOff, count)");
+  }
+  const float *dy = arg_operand(env, argv[1], base, length, n);
+  const float *y = arg_operand(env, argv[2], base, length, n);
+  float *dx = arg_operand(env, argv[3], base, length, n);
+  if (dy == NULL || y == NULL || dx == NULL) return throw_range(env, "tanhGrad: an operand lies outside the memory");
+  for (size_t i = 0; i < n; i++) {
+    const float square = y[i] * y[i];
+    dx[i] = (1.f - square) * dy[i];
+  }
+  return NULL;
+}
+
 static napi_value relu(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -1210,6 +1299,9 @@ NAPI_MODULE_INIT() {
     {"bnBackward", NULL, bn_backward, NULL, NULL, NULL, napi_enumerable, NULL},
     {"relu", NULL, relu, NULL, NULL, NULL, napi_enumerable, NULL},
     {"reluGrad", NULL, relu_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"biasAdd", NULL, bias_add, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tanh", NULL, tanh_kernel, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tanhGrad", NULL, tanh_grad, NULL, NULL, NULL, napi_enumerable, NULL},
     {"adam", NULL, adam, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setDnnl", NULL, set_dnnl, NULL, NULL, NULL, napi_enumerable, NULL},
     {"convStats", NULL, conv_stats, NULL, NULL, NULL, napi_enumerable, NULL},

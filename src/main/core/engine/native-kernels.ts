@@ -48,10 +48,12 @@ export const DNNL_ENV_VAR = 'GAN_STUDIO_DNNL';
 const LEAKY_RELU_GRAD = 'GanStudioLeakyReluGrad';
 /** Kernel computing Relu's input gradient, dy * step(x) in one pass. */
 const RELU_GRAD = 'GanStudioReluGrad';
+/** Kernel computing Tanh's input gradient from its output, (1 - y²)·dy in one pass. */
+const TANH_GRAD = 'GanStudioTanhGrad';
 const REPLACED = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'LeakyRelu', 'Relu', 'Sum',
-  'BatchMatMul', '_FusedMatMul'];
+  'BatchMatMul', '_FusedMatMul', 'Add', 'Tanh'];
 /** Kernels only this module registers (no wasm kernel of that name exists). */
-const ADDED = [LEAKY_RELU_GRAD, RELU_GRAD, BATCH_NORM_FORWARD_KERNEL, BATCH_NORM_BACKWARD_KERNEL, ADAM_KERNEL];
+const ADDED = [LEAKY_RELU_GRAD, RELU_GRAD, TANH_GRAD, BATCH_NORM_FORWARD_KERNEL, BATCH_NORM_BACKWARD_KERNEL, ADAM_KERNEL];
 
 /** The addon's exports (native/src/native.c). */
 export interface NativeAddon {
@@ -71,6 +73,11 @@ export interface NativeAddon {
     dxOff: number, dgammaOff: number, dbetaOff: number, rows: number, channels: number): void;
   relu(memory: Uint8Array, xOff: number, yOff: number, count: number): void;
   reluGrad(memory: Uint8Array, dyOff: number, xOff: number, dxOff: number, count: number): void;
+  /** y[r, c] = x[r, c] + bias[c] */
+  biasAdd(memory: Uint8Array, xOff: number, biasOff: number, yOff: number, rows: number, channels: number): void;
+  tanh(memory: Uint8Array, xOff: number, yOff: number, count: number): void;
+  /** dx = (1 - y²)·dy */
+  tanhGrad(memory: Uint8Array, dyOff: number, yOff: number, dxOff: number, count: number): void;
   adam(memory: Uint8Array, wOff: number, mOff: number, vOff: number, gOff: number, outWOff: number, outMOff: number,
     outVOff: number, count: number, coefOff: number, consts: Float32Array): void;
   setThreads(n: number): void;
@@ -282,6 +289,41 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
     return out;
   };
 
+  // An Add of a [..., C] tensor and a [C] one (a bias, either operand), else the wasm kernel.
+  const add: KernelFunc = (args) => {
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const [big, small] = sizeOf(a.shape) >= sizeOf(b.shape) ? [a, b] : [b, a];
+    const channels = big.shape[big.shape.length - 1] ?? 0;
+    // small is [C] or [1, ..., 1, C], of no higher rank than big: the output has big's shape.
+    const isBias = a.dtype === 'float32' && b.dtype === 'float32' && big.shape.length >= 2 && channels > 0 &&
+      small.shape.length >= 1 && small.shape.length <= big.shape.length && sizeOf(small.shape) === channels &&
+      small.shape[small.shape.length - 1] === channels;
+    if (!isBias) return fallback('Add', args);
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(big.shape, 'float32');
+    const rows = sizeOf(big.shape) / channels;
+    addon.biasAdd(backend.wasm.HEAPU8, offsetOf(backend, big), offsetOf(backend, small), offsetOf(backend, out), rows, channels);
+    return out;
+  };
+
+  const tanh: KernelFunc = (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const count = sizeOf(x.shape);
+    if (x.dtype !== 'float32' || count === 0) return fallback('Tanh', args);
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(x.shape, 'float32');
+    addon.tanh(backend.wasm.HEAPU8, offsetOf(backend, x), offsetOf(backend, out), count);
+    return out;
+  };
+
+  const tanhGrad: KernelFunc = (args) => {
+    const { dy, x: y } = args.inputs as { dy: TensorInfo; x: TensorInfo };
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(y.shape, 'float32');
+    addon.tanhGrad(backend.wasm.HEAPU8, offsetOf(backend, dy), offsetOf(backend, y), offsetOf(backend, out), sizeOf(y.shape));
+    return out;
+  };
+
   // One Adam step of one variable (./adam's FusedAdamOptimizer runs it): new w, m and v.
   const adam: KernelFunc = (args) => {
     const { w, m, v, g, coef } = args.inputs as Record<'w' | 'm' | 'v' | 'g' | 'coef', TensorInfo>;
@@ -388,6 +430,9 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
     [LEAKY_RELU_GRAD, mark(leakyReluGrad)],
     ['Relu', mark(relu)],
     [RELU_GRAD, mark(reluGrad)],
+    ['Add', mark(add)],
+    ['Tanh', mark(tanh)],
+    [TANH_GRAD, mark(tanhGrad)],
     [ADAM_KERNEL, mark(adam)],
     ['Sum', mark(sum)],
     ['BatchMatMul', mark(matmulKernel('BatchMatMul'))],
@@ -453,21 +498,23 @@ export function registerNativeKernels(threads?: number): NativeStatus {
   }
   wrapGradient('LeakyRelu', LEAKY_RELU_GRAD);
   wrapGradient('Relu', RELU_GRAD);
+  wrapGradient('Tanh', TANH_GRAD);
   return s;
 }
 
 /**
- * The gradients of LeakyRelu and Relu run one-pass kernels on a backend that has them (wasm with
- * the native kernels), and tfjs's own gradients everywhere else. Gradients are global, so this
- * wraps the registered ones rather than replacing them.
+ * The gradients of LeakyRelu, Relu and Tanh run one-pass kernels on a backend that has them (wasm
+ * with the native kernels), and tfjs's own gradients everywhere else. Gradients are global, so
+ * this wraps the registered ones rather than replacing them. The kernel gets what tfjs's gradient
+ * saved as `x`: the input for LeakyRelu and Relu, the output for Tanh.
  */
 const WRAPPED = Symbol.for('gan-studio.nativeGradient');
-function wrapGradient(kernelName: 'LeakyRelu' | 'Relu', gradKernel: string): void {
+function wrapGradient(kernelName: 'LeakyRelu' | 'Relu' | 'Tanh', gradKernel: string): void {
   const original = getGradient(kernelName);
   if (original == null || (original as unknown as Record<symbol, boolean>)[WRAPPED]) return;
   const wrapped: GradConfig = {
     kernelName,
-    inputsToSave: original.inputsToSave ?? ['x'],
+    ...(original.outputsToSave ? { outputsToSave: original.outputsToSave } : { inputsToSave: original.inputsToSave ?? ['x'] }),
     gradFunc: (dy, saved, attrs) => {
       const dyT = Array.isArray(dy) ? dy[0]! : dy;
       const x = saved[0]!;

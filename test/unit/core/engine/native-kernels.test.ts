@@ -123,17 +123,18 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     expect(calls.filter).toHaveBeenCalled();
   });
 
-  // The third field: whether oneDNN takes the shape. It does not where the last input rows or
-  // columns are never read (a negative padding on the far side): those run by im2col.
-  const cases: [string, () => ReturnType<typeof convCase>, boolean?][] = [
+  // The third field: how many of the case's 5 convolutions oneDNN runs (default all 5). It takes
+  // none where the last input rows or columns are never read (a negative padding on the far
+  // side), and leaves gradients into a single input channel (dx and the transposed conv) to im2col.
+  const cases: [string, () => ReturnType<typeof convCase>, number?][] = [
     ['k3 s1 same, 3 channels', () => convCase([2, 9, 9, 3], 3, 5, 1, 'same', 1)],
     ['k4 s2 same (DCGAN layer)', () => convCase([3, 14, 14, 8], 4, 16, 2, 'same', 2)],
-    ['k3 s2 valid, odd sizes (the last column unread)', () => convCase([2, 7, 6, 5], 3, 4, 2, 'valid', 3), false],
+    ['k3 s2 valid, odd sizes (the last column unread)', () => convCase([2, 7, 6, 5], 3, 4, 2, 'valid', 3), 0],
     ['k3 strides [2, 1], explicit padding (the last row unread)',
-      () => convCase([2, 8, 7, 3], 3, 4, [2, 1], [[0, 0], [2, 0], [1, 1], [0, 0]], 4), false],
+      () => convCase([2, 8, 7, 3], 3, 4, [2, 1], [[0, 0], [2, 0], [1, 1], [0, 0]], 4), 0],
     ['k4 valid over the whole 4x4 input (one output position)', () => convCase([5, 4, 4, 8], 4, 3, 1, 'valid', 5)],
     ['1x1 stride 1 (a matrix product)', () => convCase([2, 5, 5, 7], 1, 9, 1, 'valid', 6)],
-    ['one channel in (DCGAN-28 first layer)', () => convCase([4, 28, 28, 1], 4, 8, 2, 'same', 7)],
+    ['one channel in (DCGAN-28 first layer)', () => convCase([4, 28, 28, 1], 4, 8, 2, 'same', 7), 3],
     ['several im2col chunks (3 images of 3.5M column values)',
       () => convCase([3, 64, 64, 96], 3, 4, 1, 'same', 8)],
   ];
@@ -153,17 +154,15 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
         addon.setDnnl(withDnnl);
       });
 
-      for (const [label, make, dnnlTakes = true] of cases) {
+      for (const [label, make, dnnlCount = 5] of cases) {
         it(`conv2d, its input and filter gradients, conv2dTranspose: ${label}`, async () => {
           const before = addon.convStats();
           await compare(make());
           const after = addon.convStats();
           // 5 native convolutions a case on wasm (y; the forward pass inside tf.grads, dx, dw;
-          // convT), all by this path, or all by im2col where oneDNN does not take the shape.
-          const byDnnl = path === 'oneDNN' && dnnlTakes;
-          const [mine, other] = byDnnl ? (['dnnl', 'im2col'] as const) : (['im2col', 'dnnl'] as const);
-          expect({ [mine]: after[mine] - before[mine], [other]: after[other] - before[other] })
-            .toEqual({ [mine]: 5, [other]: 0 });
+          // convT): by oneDNN as many as it takes on its path, none on the im2col path.
+          const dnnl = path === 'oneDNN' ? dnnlCount : 0;
+          expect({ dnnl: after.dnnl - before.dnnl, im2col: after.im2col - before.im2col }).toEqual({ dnnl, im2col: 5 - dnnl });
         }, 60_000);
       }
 
@@ -238,6 +237,61 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
       },
     });
     expect(spy).toHaveBeenCalledTimes(1); // on wasm only; cpu ran tfjs's own gradient
+  });
+
+  it('Tanh and its gradient (one pass, from the output) match the cpu backend', async () => {
+    const fwd = vi.spyOn(addon, 'tanh');
+    const grad = vi.spyOn(addon, 'tanhGrad');
+    // Large enough to be split over the threads; values from -12 to 12, zero, and both signs.
+    const n = 3 * 64 * 64 * 3;
+    const xv = values(n, 53).map((v, i) => (i % 97 === 0 ? 0 : v * (i % 3 === 0 ? 12 : 1.5)));
+    const rv = values(n, 54);
+    await compare({
+      name: 'tanh + gradient',
+      outputs: ['y', 'dx'],
+      compute: () => {
+        const x = tf.tensor4d(xv, [3, 64, 64, 3]);
+        const r = tf.tensor4d(rv, [3, 64, 64, 3]);
+        return [tf.tanh(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.tanh(a), r)))(x)];
+      },
+    });
+    expect(fwd).toHaveBeenCalledTimes(2); // y, and the forward pass inside tf.grad
+    expect(grad).toHaveBeenCalledTimes(1); // on wasm only; cpu ran tfjs's own gradient
+
+    // Special values on wasm: NaN stays NaN (a diverged generator must show), ±inf → ±1, -0 → -0.
+    const special = [Number.NaN, Infinity, -Infinity, -0, 0.55, -20, 1e-30];
+    const got = tf.tidy(() => Array.from(tf.tanh(tf.tensor1d(special)).dataSync()));
+    expect(tf.getBackend()).toBe('wasm');
+    expect(got.slice(0, 4)).toEqual([Number.NaN, 1, -1, -0]);
+    expect(Object.is(got[3], -0)).toBe(true);
+    expect(got[4]).toBeCloseTo(Math.tanh(0.55), 7);
+    expect(got.slice(5)).toEqual([-1, Math.fround(1e-30)]);
+    // Within 2 ulp (relative 2.4e-7) of the exact value everywhere, not just within compare's 1e-4.
+    const ys = tf.tidy(() => Array.from(tf.tanh(tf.tensor1d(xv)).dataSync()));
+    const worst = Math.max(...ys.map((y, i) => {
+      const exact = Math.tanh(xv[i]!);
+      return exact === 0 ? Math.abs(y) : Math.abs(y - exact) / Math.abs(exact);
+    }));
+    expect(worst).toBeLessThan(2.4e-7);
+    expect(fwd).toHaveBeenCalledTimes(4);
+  });
+
+  it('adds a bias over the last axis natively (either operand order), other Adds as before', async () => {
+    const spy = vi.spyOn(addon, 'biasAdd');
+    const xv = values(4 * 5 * 5 * 6, 55);
+    const bv = values(6, 56);
+    await compare({
+      name: 'add',
+      outputs: ['x + b', 'b + x', 'x + b[1,1,1,6]', 'grads', 'same shape', 'scalar', 'rows [4,1,1,1]'],
+      compute: () => {
+        const x = tf.tensor4d(xv, [4, 5, 5, 6]);
+        const b = tf.tensor1d(bv);
+        const [gx, gb] = tf.grads((a: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.add(a, c))))([x, b]);
+        return [tf.add(x, b), tf.add(b, x), tf.add(x, b.reshape([1, 1, 1, 6])), tf.concat([gx!.flatten(), gb!.flatten()]),
+          tf.add(x, x), tf.add(x, tf.scalar(0.5)), tf.add(x, tf.tensor4d([1, 2, 3, 4], [4, 1, 1, 1]))];
+      },
+    });
+    expect(spy).toHaveBeenCalledTimes(4); // three bias adds, and the one inside tf.grads
   });
 
   it('sums over leading axes natively, other reductions as before', async () => {
@@ -414,6 +468,11 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     expect(() => addon.leakyRelu(memory, 0, 4000, 100, 0.2)).toThrow(/outside the memory/);
     expect(() => addon.leakyReluGrad(memory, 0, 64, 4096, 1, 0.2)).toThrow(/outside the memory/);
     expect(() => addon.sumRows(memory, 0, 64, 2000, 2)).toThrow(/outside the memory/);
+    expect(() => addon.biasAdd(memory, 0, 512, 1024, 16, 4)).not.toThrow();
+    expect(() => addon.biasAdd(memory, 0, 4090, 1024, 16, 4)).toThrow(/outside the memory/);
+    expect(() => addon.biasAdd(memory, 0, 512, 1024, 16, 0)).toThrow(RangeError);
+    expect(() => addon.tanh(memory, 0, 3000, 300)).toThrow(/outside the memory/);
+    expect(() => addon.tanhGrad(memory, 0, 64, 4000, 100)).toThrow(/outside the memory/);
     expect(() => addon.sumRows(memory, 0, 64, 4, 0)).toThrow(RangeError);
     //                                  bA bB  M  N  K tA tB act
     const mm = Int32Array.from([2, 3, 4, 4, 4, 0, 0, 0]); // batches 2 and 3 do not broadcast
