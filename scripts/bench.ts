@@ -692,7 +692,7 @@ async function profileSection(opts: Options, info: BackendInfo): Promise<void> {
   }
 }
 
-/** How the native convolutions run: oneDNN (opted in) or im2col + OpenBLAS sgemm. */
+/** How the native convolutions run: oneDNN (where built in and not turned off) or im2col + OpenBLAS sgemm. */
 function nativeConvBy(): string {
   const s = nativeStatus();
   return s.available && s.dnnl ? `${s.dnnl}, im2col + OpenBLAS sgemm for shapes it does not take` : 'im2col + OpenBLAS sgemm';
