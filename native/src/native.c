@@ -748,19 +748,44 @@ static int get_count(napi_env env, napi_value v, size_t *out) {
   return 1;
 }
 
+/*
+ * The arguments of an elementwise kernel, name(memory, off_1, ..., off_k, count[, scalar]): each
+ * offset resolved to `count` floats of the memory (ops[0..k-1]), the optional scalar read into
+ * *scalar. On a bad argument it throws a RangeError naming `usage` and returns 0.
+ */
+static int elementwise_args(napi_env env, napi_callback_info info, const char *name, const char *usage, size_t k,
+                            float **ops, size_t *n, double *scalar) {
+  napi_value argv[8];
+  size_t want = k + 2 + (scalar != NULL ? 1 : 0), argc = want;
+  uint8_t *base;
+  size_t length;
+  char msg[160];
+  if (want > 8 || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  if (argc < want || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[k + 1], n) ||
+      (scalar != NULL && !get_double(env, argv[k + 2], scalar))) {
+    snprintf(msg, sizeof msg, "%s: expected %s", name, usage);
+    throw_range(env, msg);
+    return 0;
+  }
+  for (size_t i = 0; i < k; i++) {
+    ops[i] = arg_operand(env, argv[1 + i], base, length, *n);
+    if (ops[i] == NULL) {
+      snprintf(msg, sizeof msg, "%s: an operand lies outside the memory", name);
+      throw_range(env, msg);
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* leakyRelu(memory, xOff, yOff, count, alpha): y = x < 0 ? alpha * x : x. */
 static napi_value leaky_relu(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *base; size_t length, n; double alpha;
-  if (argc < 5 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[3], &n) ||
-      !get_double(env, argv[4], &alpha)) {
-    return throw_range(env, "leakyRelu: expected (memory, xOff, yOff, count, alpha)");
-  }
-  const float *x = arg_operand(env, argv[1], base, length, n);
-  float *y = arg_operand(env, argv[2], base, length, n);
-  if (x == NULL || y == NULL) return throw_range(env, "leakyRelu: an operand lies outside the memory");
+  float *ops[2];
+  size_t n;
+  double alpha;
+  if (!elementwise_args(env, info, "leakyRelu", "(memory, xOff, yOff, count, alpha)", 2, ops, &n, &alpha)) return NULL;
+  const float *x = ops[0];
+  float *y = ops[1];
   const float a = (float)alpha;
   /* Both values computed, then selected: branch-free, so the compiler vectorises the loop. */
   for (size_t i = 0; i < n; i++) {
@@ -772,20 +797,14 @@ static napi_value leaky_relu(napi_env env, napi_callback_info info) {
 
 /* leakyReluGrad(memory, dyOff, xOff, dxOff, count, alpha): dx = x > 0 ? dy : alpha * dy. */
 static napi_value leaky_relu_grad(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *base; size_t length, n; double alpha;
-  if (argc < 6 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[4], &n) ||
-      !get_double(env, argv[5], &alpha)) {
-    return throw_range(env, "leakyReluGrad: expected (memory, dyOff, xOff, dxOff, count, alpha)");
+  float *ops[3];
+  size_t n;
+  double alpha;
+  if (!elementwise_args(env, info, "leakyReluGrad", "(memory, dyOff, xOff, dxOff, count, alpha)", 3, ops, &n, &alpha)) {
+    return NULL;
   }
-  const float *dy = arg_operand(env, argv[1], base, length, n);
-  const float *x = arg_operand(env, argv[2], base, length, n);
-  float *dx = arg_operand(env, argv[3], base, length, n);
-  if (dy == NULL || x == NULL || dx == NULL) {
-    return throw_range(env, "leakyReluGrad: an operand lies outside the memory");
-  }
+  const float *dy = ops[0], *x = ops[1];
+  float *dx = ops[2];
   const float a = (float)alpha;
   for (size_t i = 0; i < n; i++) {
     const float g = dy[i], scaled = a * g;
@@ -1088,16 +1107,11 @@ static inline float tanh_one(float x) {
 
 /* tanh(memory, xOff, yOff, count) */
 static napi_value tanh_kernel(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *base; size_t length, n;
-  if (argc < 4 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[3], &n)) {
-    return throw_range(env, "tanh: expected (memory, xOff, yOff, count)");
-  }
-  const float *x = arg_operand(env, argv[1], base, length, n);
-  float *y = arg_operand(env, argv[2], base, length, n);
-  if (x == NULL || y == NULL) return throw_range(env, "tanh: an operand lies outside the memory");
+  float *ops[2];
+  size_t n;
+  if (!elementwise_args(env, info, "tanh", "(memory, xOff, yOff, count)", 2, ops, &n, NULL)) return NULL;
+  const float *x = ops[0];
+  float *y = ops[1];
   for (size_t i = 0; i < n; i++) y[i] = tanh_one(x[i]);
   return NULL;
 }
@@ -1105,17 +1119,11 @@ static napi_value tanh_kernel(napi_env env, napi_callback_info info) {
 /* tanhGrad(memory, dyOff, yOff, dxOff, count): dx = (1 - y * y) * dy, tfjs's gradient of Tanh
    (from its output y) in one pass, the same float operations in the same order. */
 static napi_value tanh_grad(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *base; size_t length, n;
-  if (argc < 5 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[4], &n)) {
-    return throw_range(env, "tanhGrad: expected (memory, dyOff, yOff, dxOff, count)");
-  }
-  const float *dy = arg_operand(env, argv[1], base, length, n);
-  const float *y = arg_operand(env, argv[2], base, length, n);
-  float *dx = arg_operand(env, argv[3], base, length, n);
-  if (dy == NULL || y == NULL || dx == NULL) return throw_range(env, "tanhGrad: an operand lies outside the memory");
+  float *ops[3];
+  size_t n;
+  if (!elementwise_args(env, info, "tanhGrad", "(memory, dyOff, yOff, dxOff, count)", 3, ops, &n, NULL)) return NULL;
+  const float *dy = ops[0], *y = ops[1];
+  float *dx = ops[2];
   for (size_t i = 0; i < n; i++) {
     const float square = y[i] * y[i];
     dx[i] = (1.f - square) * dy[i];
@@ -1124,16 +1132,11 @@ static napi_value tanh_grad(napi_env env, napi_callback_info info) {
 }
 
 static napi_value relu(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *base; size_t length, n;
-  if (argc < 4 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[3], &n)) {
-    return throw_range(env, "relu: expected (memory, xOff, yOff, count)");
-  }
-  const float *x = arg_operand(env, argv[1], base, length, n);
-  float *y = arg_operand(env, argv[2], base, length, n);
-  if (x == NULL || y == NULL) return throw_range(env, "relu: an operand lies outside the memory");
+  float *ops[2];
+  size_t n;
+  if (!elementwise_args(env, info, "relu", "(memory, xOff, yOff, count)", 2, ops, &n, NULL)) return NULL;
+  const float *x = ops[0];
+  float *y = ops[1];
   for (size_t i = 0; i < n; i++) y[i] = x[i] < 0.f ? 0.f : x[i];
   return NULL;
 }
@@ -1143,17 +1146,11 @@ static napi_value relu(napi_env env, napi_callback_info info) {
  * x > 0, dy * 0 where x <= 0, NaN where x is NaN.
  */
 static napi_value relu_grad(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *base; size_t length, n;
-  if (argc < 5 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[4], &n)) {
-    return throw_range(env, "reluGrad: expected (memory, dyOff, xOff, dxOff, count)");
-  }
-  const float *dy = arg_operand(env, argv[1], base, length, n);
-  const float *x = arg_operand(env, argv[2], base, length, n);
-  float *dx = arg_operand(env, argv[3], base, length, n);
-  if (dy == NULL || x == NULL || dx == NULL) return throw_range(env, "reluGrad: an operand lies outside the memory");
+  float *ops[3];
+  size_t n;
+  if (!elementwise_args(env, info, "reluGrad", "(memory, dyOff, xOff, dxOff, count)", 3, ops, &n, NULL)) return NULL;
+  const float *dy = ops[0], *x = ops[1];
+  float *dx = ops[2];
   for (size_t i = 0; i < n; i++) {
     const float v = x[i];
     const float step = v > 0.f ? 1.f : (v != v ? v : 0.f);

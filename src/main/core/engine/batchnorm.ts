@@ -60,15 +60,18 @@ export const BATCH_NORM_FORWARD_KERNEL = 'GanStudioBatchNormForward';
 export const BATCH_NORM_BACKWARD_KERNEL = 'GanStudioBatchNormBackward';
 const SCOPE = 'GanStudioBatchNormTraining';
 
-/** The stock class, from the serialisation registry (constructing one would use up a layer name). */
-function stockBatchNormalizationClass(): StockBatchNormalizationClass {
+/**
+ * A stock tfjs-layers class by its class name, from the serialisation registry (constructing a
+ * layer to reach its class would use up a layer name). GAN Studio's layers subclass them.
+ */
+export function stockLayerClass<T>(className: string): T {
   const map = tf.serialization.SerializationMap.getMap().classNameMap as Record<string, [unknown, unknown]>;
-  const entry = map[STOCK_CLASS_NAME];
-  if (!entry || typeof entry[0] !== 'function') throw new Error('tfjs-layers has no registered BatchNormalization class');
-  return entry[0] as StockBatchNormalizationClass;
+  const entry = map[className];
+  if (!entry || typeof entry[0] !== 'function') throw new Error(`tfjs-layers has no registered ${className} class`);
+  return entry[0] as T;
 }
 
-const StockBatchNormalization = stockBatchNormalizationClass();
+const StockBatchNormalization = stockLayerClass<StockBatchNormalizationClass>(STOCK_CLASS_NAME);
 
 /** Per-channel batch statistics of a training pass, as the stock layer computes them. */
 export type BatchStatisticsCallback = (mean: Tensor, variance: Tensor) => void;

@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
+import { stockLayerClass } from './batchnorm';
 
 type Conv2DArgs = Parameters<typeof tf.layers.conv2d>[0];
 
@@ -35,15 +36,7 @@ type StockConv2DClass = (new (args: Conv2DArgs) => StockConv2D) & { className: s
 
 const STOCK_CLASS_NAME = 'Conv2D';
 
-/** The stock class, from the serialisation registry (constructing one would use up a layer name). */
-function stockConv2DClass(): StockConv2DClass {
-  const map = tf.serialization.SerializationMap.getMap().classNameMap as Record<string, [unknown, unknown]>;
-  const entry = map[STOCK_CLASS_NAME];
-  if (!entry || typeof entry[0] !== 'function') throw new Error('tfjs-layers has no registered Conv2D class');
-  return entry[0] as StockConv2DClass;
-}
-
-const StockConv2D = stockConv2DClass();
+const StockConv2D = stockLayerClass<StockConv2DClass>(STOCK_CLASS_NAME);
 
 export class Conv2DLayer extends StockConv2D {
   /** The stock class name: models save (and load) as plain 'Conv2D'. */

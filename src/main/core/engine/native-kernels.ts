@@ -249,45 +249,36 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
     return out;
   };
 
-  const leakyRelu: KernelFunc = (args) => {
-    const { x } = args.inputs as { x: TensorInfo };
-    const { alpha } = args.attrs as unknown as LeakyReluAttrs;
-    const count = sizeOf(x.shape);
-    if (x.dtype !== 'float32' || count === 0) return fallback('LeakyRelu', args);
-    const backend = args.backend as unknown as WasmBackendLike;
-    const out = backend.makeOutput(x.shape, 'float32');
-    addon.leakyRelu(backend.wasm.HEAPU8, offsetOf(backend, x), offsetOf(backend, out), count, alpha);
-    return out;
-  };
-
+  type Attrs = Parameters<KernelFunc>[0]['attrs'];
+  // An elementwise kernel y = f(x) on float32 (other dtypes and empty tensors: the wasm kernel).
+  const unary = (name: string, run: (memory: Uint8Array, xOff: number, yOff: number, count: number, attrs: Attrs) => void): KernelFunc =>
+    (args) => {
+      const { x } = args.inputs as { x: TensorInfo };
+      const count = sizeOf(x.shape);
+      if (x.dtype !== 'float32' || count === 0) return fallback(name, args);
+      const backend = args.backend as unknown as WasmBackendLike;
+      const out = backend.makeOutput(x.shape, 'float32');
+      run(backend.wasm.HEAPU8, offsetOf(backend, x), offsetOf(backend, out), count, args.attrs);
+      return out;
+    };
+  // A one-pass gradient dx from dy and what tfjs's gradient saved as x (see wrapGradient).
+  const gradient = (run: (memory: Uint8Array, dyOff: number, xOff: number, dxOff: number, count: number, attrs: Attrs) => void): KernelFunc =>
+    (args) => {
+      const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
+      const backend = args.backend as unknown as WasmBackendLike;
+      const out = backend.makeOutput(x.shape, 'float32');
+      run(backend.wasm.HEAPU8, offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, out), sizeOf(x.shape), args.attrs);
+      return out;
+    };
+  const alphaOf = (attrs: Attrs) => (attrs as unknown as LeakyReluAttrs).alpha;
+  const leakyRelu = unary('LeakyRelu', (m, x, y, n, attrs) => addon.leakyRelu(m, x, y, n, alphaOf(attrs)));
   // The gradient of LeakyRelu in one pass (tfjs's is Greater + Multiply + Select, three loops).
-  const leakyReluGrad: KernelFunc = (args) => {
-    const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
-    const { alpha } = args.attrs as unknown as LeakyReluAttrs;
-    const backend = args.backend as unknown as WasmBackendLike;
-    const out = backend.makeOutput(x.shape, 'float32');
-    addon.leakyReluGrad(backend.wasm.HEAPU8, offsetOf(backend, dy), offsetOf(backend, x),
-      offsetOf(backend, out), sizeOf(x.shape), alpha);
-    return out;
-  };
-
-  const relu: KernelFunc = (args) => {
-    const { x } = args.inputs as { x: TensorInfo };
-    const count = sizeOf(x.shape);
-    if (x.dtype !== 'float32' || count === 0) return fallback('Relu', args);
-    const backend = args.backend as unknown as WasmBackendLike;
-    const out = backend.makeOutput(x.shape, 'float32');
-    addon.relu(backend.wasm.HEAPU8, offsetOf(backend, x), offsetOf(backend, out), count);
-    return out;
-  };
-
-  const reluGrad: KernelFunc = (args) => {
-    const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
-    const backend = args.backend as unknown as WasmBackendLike;
-    const out = backend.makeOutput(x.shape, 'float32');
-    addon.reluGrad(backend.wasm.HEAPU8, offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, out), sizeOf(x.shape));
-    return out;
-  };
+  const leakyReluGrad = gradient((m, dy, x, dx, n, attrs) => addon.leakyReluGrad(m, dy, x, dx, n, alphaOf(attrs)));
+  const relu = unary('Relu', (m, x, y, n) => addon.relu(m, x, y, n));
+  const reluGrad = gradient((m, dy, x, dx, n) => addon.reluGrad(m, dy, x, dx, n));
+  const tanh = unary('Tanh', (m, x, y, n) => addon.tanh(m, x, y, n));
+  // From Tanh's output y: dx = (1 - y²)·dy.
+  const tanhGrad = gradient((m, dy, y, dx, n) => addon.tanhGrad(m, dy, y, dx, n));
 
   // An Add of a [..., C] tensor and a [C] one (a bias, either operand), else the wasm kernel.
   const add: KernelFunc = (args) => {
@@ -303,24 +294,6 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
     const out = backend.makeOutput(big.shape, 'float32');
     const rows = sizeOf(big.shape) / channels;
     addon.biasAdd(backend.wasm.HEAPU8, offsetOf(backend, big), offsetOf(backend, small), offsetOf(backend, out), rows, channels);
-    return out;
-  };
-
-  const tanh: KernelFunc = (args) => {
-    const { x } = args.inputs as { x: TensorInfo };
-    const count = sizeOf(x.shape);
-    if (x.dtype !== 'float32' || count === 0) return fallback('Tanh', args);
-    const backend = args.backend as unknown as WasmBackendLike;
-    const out = backend.makeOutput(x.shape, 'float32');
-    addon.tanh(backend.wasm.HEAPU8, offsetOf(backend, x), offsetOf(backend, out), count);
-    return out;
-  };
-
-  const tanhGrad: KernelFunc = (args) => {
-    const { dy, x: y } = args.inputs as { dy: TensorInfo; x: TensorInfo };
-    const backend = args.backend as unknown as WasmBackendLike;
-    const out = backend.makeOutput(y.shape, 'float32');
-    addon.tanhGrad(backend.wasm.HEAPU8, offsetOf(backend, dy), offsetOf(backend, y), offsetOf(backend, out), sizeOf(y.shape));
     return out;
   };
 

@@ -1,13 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchNormalization, batchNormTraining, FusedBatchNormalization } from '../../../../src/main/core/engine/batchnorm';
-import { fileHandler, serializeLayersModel, WEIGHTS_FILE, MODEL_FILE } from '../../../../src/main/core/engine/export';
 import { registerWasmTrainingKernels } from '../../../../src/main/core/engine/wasm-kernels';
 import { values } from '../../../helpers/kernel-cases';
+import { exportAndReload } from '../../../helpers/layers-export';
 
 const MOMENTUM = 0.9;
 const EPSILON = 1e-5;
@@ -180,8 +177,8 @@ describe('fused batchnorm layer (cpu, against the stock layer)', () => {
     h = tf.layers.dense({ units: 5, kernelInitializer: tf.initializers.randomNormal({ seed: 2 }) }).apply(h) as tf.SymbolicTensor;
     h = batchNormalization({ momentum: MOMENTUM, epsilon: EPSILON }).apply(h) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: h });
-    const dir = await mkdtemp(join(tmpdir(), 'gan-bn-'));
     const x = tf.tensor4d(values(8 * 6 * 6 * 3, 50, -1, 2), [8, 6, 6, 3]);
+    let reloaded: Awaited<ReturnType<typeof exportAndReload>> | null = null;
     try {
       // Training passes move the moving statistics away from their initial values.
       for (let i = 0; i < 3; i++) {
@@ -189,33 +186,25 @@ describe('fused batchnorm layer (cpu, against the stock layer)', () => {
           model.apply(x, { training: true });
         });
       }
-      const { modelJson, weights } = await serializeLayersModel(model);
-      await writeFile(join(dir, MODEL_FILE), modelJson);
-      await writeFile(join(dir, WEIGHTS_FILE), weights);
-      const json = JSON.parse(await readFile(join(dir, MODEL_FILE), 'utf8')) as { modelTopology: { config: { layers: { class_name: string }[] } } };
-      const classes = json.modelTopology.config.layers.map((l) => l.class_name);
-      expect(classes.filter((c) => c === 'BatchNormalization')).toHaveLength(2);
-      const loaded = await tf.loadLayersModel(fileHandler(dir));
-      try {
-        const loadedBn = loaded.layers.filter((l) => l.getClassName() === 'BatchNormalization');
-        expect(loadedBn).toHaveLength(2);
-        for (const l of loadedBn) expect(l).not.toBeInstanceOf(FusedBatchNormalization);
-        const [a, b] = tf.tidy(() => [
-          (model.predict(x) as tf.Tensor).dataSync().slice(),
-          (loaded.predict(x) as tf.Tensor).dataSync().slice(),
-        ]);
-        expect(Array.from(b!)).toEqual(Array.from(a!));
-        // The non-trainable statistics survived the round trip.
-        const original = model.getWeights().map((t) => Array.from(t.dataSync()));
-        const reloaded = loaded.getWeights().map((t) => Array.from(t.dataSync()));
-        expect(reloaded).toEqual(original);
-      } finally {
-        loaded.dispose();
-      }
+      reloaded = await exportAndReload(model);
+      const { loaded, classNames } = reloaded;
+      expect(classNames.filter((c) => c === 'BatchNormalization')).toHaveLength(2);
+      const loadedBn = loaded.layers.filter((l) => l.getClassName() === 'BatchNormalization');
+      expect(loadedBn).toHaveLength(2);
+      for (const l of loadedBn) expect(l).not.toBeInstanceOf(FusedBatchNormalization);
+      const [a, b] = tf.tidy(() => [
+        (model.predict(x) as tf.Tensor).dataSync().slice(),
+        (loaded.predict(x) as tf.Tensor).dataSync().slice(),
+      ]);
+      expect(Array.from(b!)).toEqual(Array.from(a!));
+      // The non-trainable statistics survived the round trip.
+      const original = model.getWeights().map((t) => Array.from(t.dataSync()));
+      const reloadedWeights = loaded.getWeights().map((t) => Array.from(t.dataSync()));
+      expect(reloadedWeights).toEqual(original);
     } finally {
       x.dispose();
       model.dispose();
-      await rm(dir, { recursive: true, force: true });
+      await reloaded?.dispose();
     }
   });
 

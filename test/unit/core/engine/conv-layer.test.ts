@@ -1,11 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conv2d, Conv2DLayer } from '../../../../src/main/core/engine/conv-layer';
-import { fileHandler, serializeLayersModel, MODEL_FILE, WEIGHTS_FILE } from '../../../../src/main/core/engine/export';
 import { values } from '../../../helpers/kernel-cases';
+import { exportAndReload } from '../../../helpers/layers-export';
 
 type Conv2DArgs = Parameters<typeof tf.layers.conv2d>[0];
 
@@ -119,31 +116,22 @@ describe('Conv2D layer with per-input gradients (cpu, against the stock layer)',
     let h = conv2d({ filters: 4, kernelSize: 4, strides: 2, padding: 'same', useBias: true, kernelInitializer: tf.initializers.randomNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
     h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: h });
-    const dir = await mkdtemp(join(tmpdir(), 'gan-conv-'));
     const x = tf.tensor4d(values(2 * 8 * 8 * 4, 9, -1, 2), [2, 8, 8, 4]);
+    const { loaded, classNames, dispose } = await exportAndReload(model);
     try {
-      const { modelJson, weights } = await serializeLayersModel(model);
-      await writeFile(join(dir, MODEL_FILE), modelJson);
-      await writeFile(join(dir, WEIGHTS_FILE), weights);
-      const json = JSON.parse(await readFile(join(dir, MODEL_FILE), 'utf8')) as { modelTopology: { config: { layers: { class_name: string }[] } } };
-      expect(json.modelTopology.config.layers.map((l) => l.class_name)).toContain('Conv2D');
-      const loaded = await tf.loadLayersModel(fileHandler(dir));
-      try {
-        const conv = loaded.layers.find((l) => l.getClassName() === 'Conv2D');
-        expect(conv).toBeDefined();
-        expect(conv).not.toBeInstanceOf(Conv2DLayer);
-        const [a, b] = tf.tidy(() => [
-          Array.from((model.predict(x) as tf.Tensor).dataSync()),
-          Array.from((loaded.predict(x) as tf.Tensor).dataSync()),
-        ]);
-        expect(b).toEqual(a);
-      } finally {
-        loaded.dispose();
-      }
+      expect(classNames).toContain('Conv2D');
+      const conv = loaded.layers.find((l) => l.getClassName() === 'Conv2D');
+      expect(conv).toBeDefined();
+      expect(conv).not.toBeInstanceOf(Conv2DLayer);
+      const [a, b] = tf.tidy(() => [
+        Array.from((model.predict(x) as tf.Tensor).dataSync()),
+        Array.from((loaded.predict(x) as tf.Tensor).dataSync()),
+      ]);
+      expect(b).toEqual(a);
     } finally {
       x.dispose();
       model.dispose();
-      await rm(dir, { recursive: true, force: true });
+      await dispose();
     }
   });
 

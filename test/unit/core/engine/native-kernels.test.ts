@@ -33,31 +33,20 @@ describe('native kernels: availability', () => {
     expect(built ?? 'not built in').toMatch(/^oneDNN \d/);
   });
 
+  /** nativeStatus() in a fresh process with `env` added, without the addon object. */
+  const statusIn = (env: Record<string, string>): unknown => {
+    const script = "import('./src/main/core/engine/native-kernels.ts').then((m) => { const { addon, ...s } = m.nativeStatus(); " +
+      'console.log(JSON.stringify(s)) })';
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    return JSON.parse(out.trim().split('\n').pop() ?? '{}');
+  };
+
   it.runIf(status.available)('GAN_STUDIO_DNNL=0 keeps the convolutions on im2col, with the reason', () => {
-    const script = "import('./src/main/core/engine/native-kernels.ts').then((m) => { const s = m.nativeStatus(); " +
-      'console.log(JSON.stringify({ available: s.available, dnnl: s.dnnl, note: s.dnnlNote })) })';
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
-      env: { ...process.env, GAN_STUDIO_DNNL: '0' },
-      encoding: 'utf8',
-    });
-    expect(JSON.parse(out.trim().split('\n').pop() ?? '{}')).toEqual({
-      available: true,
-      dnnl: null,
-      note: 'turned off by GAN_STUDIO_DNNL=0',
-    });
+    expect(statusIn({ GAN_STUDIO_DNNL: '0' })).toMatchObject({ available: true, dnnl: null, dnnlNote: 'turned off by GAN_STUDIO_DNNL=0' });
   }, 60_000);
 
   it('GAN_STUDIO_NATIVE=0 turns them off, with the reason', () => {
-    const script = "import('./src/main/core/engine/native-kernels.ts').then((m) => " +
-      'console.log(JSON.stringify(m.nativeStatus())))';
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
-      env: { ...process.env, GAN_STUDIO_NATIVE: '0' },
-      encoding: 'utf8',
-    });
-    expect(JSON.parse(out.trim().split('\n').pop() ?? '{}')).toEqual({
-      available: false,
-      reason: 'turned off by GAN_STUDIO_NATIVE=0',
-    });
+    expect(statusIn({ GAN_STUDIO_NATIVE: '0' })).toEqual({ available: false, reason: 'turned off by GAN_STUDIO_NATIVE=0' });
   }, 60_000);
 });
 
