@@ -18,8 +18,10 @@
  * The im2col matrix is built a few images at a time (about SCRATCH_FLOATS floats), in a scratch
  * buffer that belongs to the calling JavaScript environment (a worker thread has its own).
  */
+#define _POSIX_C_SOURCE 200809L /* sigset_t, pthread_sigmask */
 #include <cblas.h>
 #include <math.h>
+#include <signal.h>
 #include <node_api.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -490,10 +492,42 @@ static dnnl_memory_t dnnl_wrap(DnnlCache *c, const dnnl_memory_desc_t *md, const
  * Runs one convolution with oneDNN: a = x (fwd, bwd weights) or dy (bwd data), b = the filter (fwd,
  * bwd data) or dy (bwd weights), out = y, dx or dW. Returns 1 when done, 0 to use the im2col path.
  */
+/*
+ * oneDNN's JIT kernels are not safe against signals: a signal delivered to a thread while one of
+ * its gemm kernels runs writes the signal frame into the heap (reproduced outside GAN Studio with
+ * oneDNN 2.6's dnnl_sgemm and a SIGPROF timer: heap corruption within seconds; none with the
+ * signals blocked; in GAN Studio, `node --cpu-prof` aborted every run). So asynchronous signals
+ * are held (blocked, and delivered once the call returns, or to another thread meanwhile) around
+ * every oneDNN call, and the OpenMP threads oneDNN starts inherit that mask: they never take one.
+ * Synchronous signals (a fault in the call itself) are left alone.
+ */
+static void hold_signals(sigset_t *old) {
+  sigset_t held;
+  sigfillset(&held);
+  sigdelset(&held, SIGSEGV);
+  sigdelset(&held, SIGBUS);
+  sigdelset(&held, SIGFPE);
+  sigdelset(&held, SIGILL);
+  sigdelset(&held, SIGTRAP);
+  pthread_sigmask(SIG_BLOCK, &held, old);
+}
+
+static void release_signals(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
+
+static int dnnl_conv_held(napi_env env, int kind, const ConvParams *p, const float *a, const float *b, float *out);
+
 static int dnnl_conv(napi_env env, int kind, const ConvParams *p, const float *a, const float *b, float *out) {
   /* A gradient into a single input channel (the 1-channel image of a DCGAN-28's transposed
      convolution): oneDNN 2.6's jit kernel takes 2.0 ms where im2col + sgemm + col2im takes 0.8. */
   if (kind == DNNL_BWD_DATA && p->cin == 1) return 0;
+  sigset_t old;
+  hold_signals(&old);
+  const int done = dnnl_conv_held(env, kind, p, a, b, out);
+  release_signals(&old);
+  return done;
+}
+
+static int dnnl_conv_held(napi_env env, int kind, const ConvParams *p, const float *a, const float *b, float *out) {
   DnnlCache *c = NULL;
   DnnlEntry *e = dnnl_entry(env, &c, kind, p);
   if (e == NULL) return 0;
@@ -582,10 +616,13 @@ static void sgemm(napi_env env, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, i
                   const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
 #ifdef GAN_STUDIO_DNNL
   DnnlCache *c = dnnl_cache(env);
-  if (c != NULL && !c->disabled &&
-      dnnl_sgemm(ta == CblasTrans ? 'T' : 'N', tb == CblasTrans ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C,
-                 ldc) == dnnl_success) {
-    return;
+  if (c != NULL && !c->disabled) {
+    sigset_t old;
+    hold_signals(&old); /* see dnnl_conv */
+    const dnnl_status_t st = dnnl_sgemm(ta == CblasTrans ? 'T' : 'N', tb == CblasTrans ? 'T' : 'N', M, N, K, alpha, A,
+                                        lda, B, ldb, beta, C, ldc);
+    release_signals(&old);
+    if (st == dnnl_success) return;
   }
 #endif
   cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

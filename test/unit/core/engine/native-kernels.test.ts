@@ -1,4 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -82,6 +85,38 @@ describe.skipIf(!status.available)('native add-on: worker threads that load it c
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     expect(JSON.parse(out.trim())).toEqual([0, 0, 0].map((code) => ({ code, mapped: true })));
   }, 60_000);
+});
+
+// oneDNN's JIT gemm kernels are not safe against signals: one delivered mid-call wrote its frame
+// into the heap (`node --cpu-prof`, whose sampling signals hit the calling thread, aborted every
+// training run). The addon holds asynchronous signals around each oneDNN call.
+describe.skipIf(!status.available || !(status as { dnnl: string | null }).dnnl)('native add-on: signals during oneDNN calls', () => {
+  it('a CPU profile sampling every 50 µs over a thousand oneDNN matrix products corrupts nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gan-cpuprof-'));
+    try {
+      const script = `
+        const n = require(${JSON.stringify(require.resolve('gan-studio-native'))});
+        n.setThreads(2);
+        if (!n.setDnnl(true)) throw new Error('oneDNN is not built in');
+        const mem = new Float32Array(3 << 20).fill(0.01);
+        const u8 = new Uint8Array(mem.buffer);
+        // D's input gradient through DCGAN-28's projection: [64, 6272] x [100, 6272]^T.
+        const params = Int32Array.from([1, 1, 64, 100, 6272, 0, 1, 0]);
+        for (let i = 0; i < 1000; i++) {
+          n.matmul(u8, 0, 4 * (1 << 20), 4 * (2 << 20), params, -1, 0);
+          const churn = []; for (let j = 0; j < 20; j++) churn.push(Buffer.alloc(100 + 50 * j));
+        }
+        const v = mem[2 << 20];
+        if (Math.abs(v - 6272 * 1e-4) > 1e-4) throw new Error('wrong product ' + v);
+        console.log('ok');`;
+      const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', dir, '-e', script],
+        { encoding: 'utf8', timeout: 60_000 });
+      expect({ status: r.status, signal: r.signal, out: r.stdout.trim(), err: r.stderr.trim().split('\n').slice(-2) })
+        .toEqual({ status: 0, signal: null, out: 'ok', err: [''] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
 
 describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) against the cpu backend', () => {
