@@ -1092,7 +1092,6 @@ static napi_value bn_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* relu(memory, xOff, yOff, count): y = x < 0 ? 0 : x (NaN stays NaN). */
 /* biasAdd(memory, xOff, biasOff, yOff, rows, C): y[r, c] = x[r, c] + bias[c] (an Add broadcasting
    a [C] tensor over the last axis, which the wasm backend runs as a generic broadcasting loop). */
 static napi_value bias_add(napi_env env, napi_callback_info info) {
@@ -1168,6 +1167,7 @@ static napi_value tanh_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* relu(memory, xOff, yOff, count): y = x < 0 ? 0 : x (NaN stays NaN). */
 static napi_value relu(napi_env env, napi_callback_info info) {
   float *ops[2];
   size_t n;

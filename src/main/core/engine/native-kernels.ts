@@ -8,12 +8,13 @@
  * direct convolutions on NHWC ~210-240. The kernels below replace the wasm backend's `Conv2D`,
  * `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` (oneDNN's direct convolutions where
  * the addon was built with it (Debian's libdnnl-dev) and it takes the shape, else im2col + sgemm;
- * GAN_STUDIO_DNNL=0 keeps im2col), `BatchMatMul` and `_FusedMatMul` (sgemm), `LeakyRelu` and
- * `Sum` over leading axes (single loops where wasm runs generic broadcasting ones), and add
- * LeakyRelu's gradient and batch normalisation's two training kernels (./batchnorm uses them when
- * registered). Each is one native call that reads its operands in place in the wasm memory and
- * writes into outputs the backend allocated: tensors never leave the wasm backend, so every
- * other kernel, and every test of them, is unchanged.
+ * GAN_STUDIO_DNNL=0 keeps im2col), `BatchMatMul` and `_FusedMatMul` (sgemm), `LeakyRelu`, `Relu`,
+ * `Tanh`, `Add` of a bias and `Sum` over leading axes (single loops where wasm runs generic
+ * broadcasting ones), and add one-pass gradients of LeakyRelu, Relu and Tanh, batch
+ * normalisation's two training kernels (./batchnorm uses them when registered) and Adam's.
+ * Each is one native call that reads its operands in place in the wasm memory and writes into
+ * outputs the backend allocated: tensors never leave the wasm backend, so every other kernel,
+ * and every test of them, is unchanged.
  *
  * Cases the native code does not cover (NCHW, a dtype other than float32, PReLU activation,
  * batch shapes that do not broadcast, empty tensors) run the kernel that was registered before.
