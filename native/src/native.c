@@ -815,6 +815,37 @@ static int elementwise_args(napi_env env, napi_callback_info info, const char *n
   return 1;
 }
 
+/*
+ * The arguments of a kernel over a [rows, cols] matrix, name(memory, off_1, ..., off_k, rows,
+ * cols): operand i resolved to rows * cols floats where sizes[i] is 'M', to cols floats where it
+ * is 'C'. On a bad argument it throws a RangeError naming `usage` and returns 0.
+ */
+static int rows_args(napi_env env, napi_callback_info info, const char *name, const char *usage, const char *sizes,
+                     float **ops, size_t *rows, size_t *cols) {
+  napi_value argv[8];
+  const size_t k = strlen(sizes), want = k + 3;
+  size_t argc = want;
+  uint8_t *base;
+  size_t length;
+  char msg[160];
+  if (want > 8 || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  if (argc < want || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[k + 1], rows) ||
+      !get_count(env, argv[k + 2], cols) || *cols == 0 || *rows > ((size_t)1 << 32) / *cols) {
+    snprintf(msg, sizeof msg, "%s: expected %s", name, usage);
+    throw_range(env, msg);
+    return 0;
+  }
+  for (size_t i = 0; i < k; i++) {
+    ops[i] = arg_operand(env, argv[1 + i], base, length, sizes[i] == 'M' ? *rows * *cols : *cols);
+    if (ops[i] == NULL) {
+      snprintf(msg, sizeof msg, "%s: an operand lies outside the memory", name);
+      throw_range(env, msg);
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* leakyRelu(memory, xOff, yOff, count, alpha): y = x < 0 ? alpha * x : x. */
 static napi_value leaky_relu(napi_env env, napi_callback_info info) {
   float *ops[2];
@@ -852,17 +883,11 @@ static napi_value leaky_relu_grad(napi_env env, napi_callback_info info) {
 
 /* sumRows(memory, xOff, yOff, rows, cols): y[c] = sum over r of x[r, c] (a sum over leading axes). */
 static napi_value sum_rows(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *base; size_t length, rows, cols;
-  if (argc < 5 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[3], &rows) ||
-      !get_count(env, argv[4], &cols) || cols == 0 || rows > ((size_t)1 << 32) / cols) {
-    return throw_range(env, "sumRows: expected (memory, xOff, yOff, rows, cols)");
-  }
-  const float *x = arg_operand(env, argv[1], base, length, rows * cols);
-  float *y = arg_operand(env, argv[2], base, length, cols);
-  if (x == NULL || y == NULL) return throw_range(env, "sumRows: an operand lies outside the memory");
+  float *ops[2];
+  size_t rows, cols;
+  if (!rows_args(env, info, "sumRows", "(memory, xOff, yOff, rows, cols)", "MC", ops, &rows, &cols)) return NULL;
+  const float *x = ops[0];
+  float *y = ops[1];
   /* Blocks of rows summed into a float row, blocks added in double: accurate and vectorised. */
   double *acc = (double *)calloc(cols, sizeof(double));
   float *part = (float *)malloc(cols * sizeof(float));
@@ -1095,18 +1120,11 @@ static napi_value bn_backward(napi_env env, napi_callback_info info) {
 /* biasAdd(memory, xOff, biasOff, yOff, rows, C): y[r, c] = x[r, c] + bias[c] (an Add broadcasting
    a [C] tensor over the last axis, which the wasm backend runs as a generic broadcasting loop). */
 static napi_value bias_add(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *base; size_t length, rows, cols;
-  if (argc < 6 || !get_memory(env, argv[0], &base, &length) || !get_count(env, argv[4], &rows) ||
-      !get_count(env, argv[5], &cols) || cols == 0 || rows > ((size_t)1 << 32) / cols) {
-    return throw_range(env, "biasAdd: expected (memory, xOff, biasOff, yOff, rows, C)");
-  }
-  const float *x = arg_operand(env, argv[1], base, length, rows * cols);
-  const float *b = arg_operand(env, argv[2], base, length, cols);
-  float *y = arg_operand(env, argv[3], base, length, rows * cols);
-  if (x == NULL || b == NULL || y == NULL) return throw_range(env, "biasAdd: an operand lies outside the memory");
+  float *ops[3];
+  size_t rows, cols;
+  if (!rows_args(env, info, "biasAdd", "(memory, xOff, biasOff, yOff, rows, C)", "MCM", ops, &rows, &cols)) return NULL;
+  const float *x = ops[0], *b = ops[1];
+  float *y = ops[2];
   for (size_t r = 0; r < rows; r++) {
     const float *restrict xr = x + r * cols;
     float *restrict yr = y + r * cols;
