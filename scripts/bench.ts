@@ -4,7 +4,8 @@
  *
  *  1. Training-step throughput: the real Trainer's trainStep() (a D update on a real and a fake
  *     batch, then the G update), batch 64, on a synthetic in-memory dataset of random pixels in a
- *     temporary run directory (deleted afterwards). Two warm-up steps, then N timed steps;
+ *     temporary run directory (deleted afterwards). Warm-up steps (at least 2, and at least 2 s:
+ *     V8 optimises tfjs's JavaScript over a DCGAN-28 run's first ~10 steps), then N timed steps;
  *     ms/step and images/s (batch / seconds per step); the process's peak RSS (the OS high-water
  *     mark once the model's steps are done: this process does nothing but train, so it bounds a
  *     training worker's memory) and the size of the wasm heap.
@@ -13,7 +14,9 @@
  *     kernels are GAN Studio's own (./src/main/core/engine/wasm-kernels.ts); elsewhere they are
  *     the backend's, and labelled so.
  *  3. --peer: the PyTorch peer (../shared/bench/torch_dcgan.py, beside the repository) on the
- *     same models, batch and thread count, and the ratio ours/peer.
+ *     same models, batch, thread count and number of timed steps, and the ratio ours/peer. With
+ *     --repeat N the runs alternate (ours, the peer's, ours, ...), so that both sample the same
+ *     spells of a shared machine's speed, which drifts by 20% over minutes on a VM.
  *  4. Event-loop delay of the host thread while a real DCGAN-28 run trains through Studio.train
  *     (in its training Worker) on a temporary studio home and a synthetic IDX file: p50, p99 and
  *     max, from perf_hooks.monitorEventLoopDelay. This is the figure that says whether a host's
@@ -41,7 +44,9 @@ import { timeConvKernels, wasmTrainingKernelsRegistered, type ConvBenchShape } f
 import { TRAIN_DEFAULTS, type BackendInfo, type BackendName, type ImageDataset, type ModelConfig, type TrainConfig } from '../src/shared/types';
 
 const BATCH = 64;
-const WARMUP_STEPS = 2;
+/** Warm-up before timing: at least this many steps and at least this long (see the top of the file). */
+const WARMUP_MIN_STEPS = 2;
+const WARMUP_MIN_MS = 2000;
 const DATASET_IMAGES = 256;
 const DEFAULT_PEER_THREADS = 2;
 /** Runs per model (ours and the peer's) whose median is reported when comparing with the peer. */
@@ -60,7 +65,7 @@ interface BenchModel {
 }
 
 const MODELS: Record<string, BenchModel> = {
-  dcgan28: { model: { kind: 'dcgan', size: 28, channels: 1, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 5 },
+  dcgan28: { model: { kind: 'dcgan', size: 28, channels: 1, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 10 },
   dcgan64: { model: { kind: 'dcgan', size: 64, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 3 },
 };
 
@@ -281,6 +286,8 @@ interface StepTiming {
   model: string;
   batch: number;
   steps: number;
+  /** Steps trained before timing. */
+  warmupSteps: number;
   /** ms per step of each repeat, in order. */
   runsMs: number[];
   msPerStep: number;
@@ -308,7 +315,24 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function timeTraining(name: string, spec: BenchModel, steps: number, repeat: number): Promise<StepTiming> {
+/** Trains until both warm-up minimums are met; returns how many steps that took. */
+async function warmUp(trainer: Trainer, label: string): Promise<number> {
+  const t0 = performance.now();
+  let steps = 0;
+  while (steps < WARMUP_MIN_STEPS || performance.now() - t0 < WARMUP_MIN_MS) {
+    progress(`${label}: warm-up step ${steps + 1}`);
+    await trainer.trainStep();
+    steps++;
+  }
+  return steps;
+}
+
+/**
+ * Times `repeat` runs of `steps` training steps on one warmed-up trainer; `afterRun(r)` runs
+ * after our run r (the peer's run r, so that the two alternate).
+ */
+async function timeTraining(name: string, spec: BenchModel, steps: number, repeat: number,
+  afterRun: (run: number) => void = () => {}): Promise<StepTiming> {
   const runDir = await mkdtemp(join(tmpdir(), 'gan-studio-bench-'));
   activeRunDir = runDir;
   let peakRss = process.memoryUsage().rss;
@@ -319,15 +343,13 @@ async function timeTraining(name: string, spec: BenchModel, steps: number, repea
   try {
     trainer = await Trainer.create({ config: trainConfig(name, spec.model), dataset: syntheticDataset(spec.model), runDir, resumeFrom: null });
     sample();
-    for (let i = 0; i < WARMUP_STEPS; i++) {
-      progress(`${name}: warm-up step ${i + 1}/${WARMUP_STEPS}`);
-      await trainer.trainStep();
-      sample();
-    }
+    const warmupSteps = await warmUp(trainer, name);
+    sample();
     const runsMs: number[] = [];
-    const cpu0 = process.cpuUsage();
+    let cpuMs = 0;
     let wallMs = 0;
     for (let r = 0; r < repeat; r++) {
+      const cpu0 = process.cpuUsage();
       let total = 0;
       for (let i = 0; i < steps; i++) {
         progress(`${name}: ${repeat > 1 ? `run ${r + 1}/${repeat}, ` : ''}step ${i + 1}/${steps}`);
@@ -341,20 +363,24 @@ async function timeTraining(name: string, spec: BenchModel, steps: number, repea
       }
       runsMs.push(total / steps);
       wallMs += total;
+      const cpu = process.cpuUsage(cpu0);
+      cpuMs += (cpu.user + cpu.system) / 1000;
+      endProgress();
+      afterRun(r);
     }
-    const cpu = process.cpuUsage(cpu0);
     endProgress();
     const msPerStep = median(runsMs);
     return {
       model: name,
       batch: trainer.batch,
       steps,
+      warmupSteps,
       runsMs,
       msPerStep,
       imagesPerSec: trainer.batch / (msPerStep / 1000),
       peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / MB,
       wasmHeapMb: wasmHeapBytes() == null ? null : wasmHeapBytes()! / MB,
-      cpuPercent: ((cpu.user + cpu.system) / 1000 / Math.max(wallMs, 1e-9)) * 100,
+      cpuPercent: (cpuMs / Math.max(wallMs, 1e-9)) * 100,
     };
   } finally {
     endProgress();
@@ -443,29 +469,30 @@ interface PeerResult {
   runs: number[];
 }
 
-function runPeer(peer: Peer, name: string, steps: number, repeat: number, threads: number): PeerResult {
-  const runs: { ips: number; ms: number }[] = [];
-  for (let r = 0; r < repeat; r++) {
-    progress(`${name}: PyTorch peer${repeat > 1 ? ` run ${r + 1}/${repeat}` : ''}`);
-    const args = [PEER_SCRIPT, '--model', name, '--batch', String(BATCH), '--threads', String(threads), '--steps', String(steps)];
-    const res = spawnSync(peer.python, args, { encoding: 'utf8', timeout: 600_000, env: peer.env });
-    endProgress();
-    if (res.status !== 0) {
-      const why = res.error?.message ?? (res.stderr.trim().split('\n').pop() || `exit status ${res.status}`);
-      throw new Error(`the PyTorch peer failed (${peer.python} ${args.join(' ')}): ${why}`);
-    }
-    const line = res.stdout.trim().split('\n').pop() ?? '';
-    let out: { images_per_s?: unknown; ms_per_step?: unknown };
-    try {
-      out = JSON.parse(line) as typeof out;
-    } catch {
-      throw new Error(`the PyTorch peer printed no JSON line (got '${line.slice(0, 200)}')`);
-    }
-    if (typeof out.images_per_s !== 'number' || typeof out.ms_per_step !== 'number') {
-      throw new Error(`the PyTorch peer's line has no images_per_s/ms_per_step: ${line.slice(0, 200)}`);
-    }
-    runs.push({ ips: out.images_per_s, ms: out.ms_per_step });
+/** One run of the peer (its own process: one warm-up step, then `steps` timed ones). */
+function runPeerOnce(peer: Peer, name: string, steps: number, threads: number, label: string): { ips: number; ms: number } {
+  progress(`${name}: PyTorch peer${label}`);
+  const args = [PEER_SCRIPT, '--model', name, '--batch', String(BATCH), '--threads', String(threads), '--steps', String(steps)];
+  const res = spawnSync(peer.python, args, { encoding: 'utf8', timeout: 600_000, env: peer.env });
+  endProgress();
+  if (res.status !== 0) {
+    const why = res.error?.message ?? (res.stderr.trim().split('\n').pop() || `exit status ${res.status}`);
+    throw new Error(`the PyTorch peer failed (${peer.python} ${args.join(' ')}): ${why}`);
   }
+  const line = res.stdout.trim().split('\n').pop() ?? '';
+  let out: { images_per_s?: unknown; ms_per_step?: unknown };
+  try {
+    out = JSON.parse(line) as typeof out;
+  } catch {
+    throw new Error(`the PyTorch peer printed no JSON line (got '${line.slice(0, 200)}')`);
+  }
+  if (typeof out.images_per_s !== 'number' || typeof out.ms_per_step !== 'number') {
+    throw new Error(`the PyTorch peer's line has no images_per_s/ms_per_step: ${line.slice(0, 200)}`);
+  }
+  return { ips: out.images_per_s, ms: out.ms_per_step };
+}
+
+function peerResult(runs: { ips: number; ms: number }[]): PeerResult {
   const ms = median(runs.map((r) => r.ms));
   return { msPerStep: ms, imagesPerSec: BATCH / (ms / 1000), runs: runs.map((r) => r.ips) };
 }
@@ -569,7 +596,8 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
 
   say();
   say(`Training step (trainStep: D on a real + a fake batch, then G), batch ${BATCH}, ${DATASET_IMAGES} synthetic images, ` +
-    `${WARMUP_STEPS} warm-up steps${opts.repeat > 1 ? `, median of ${opts.repeat} runs` : ''} — ${backend}, ${backendThreads(info)}`);
+    `warm-up of ${WARMUP_MIN_STEPS}+ steps and ${WARMUP_MIN_MS / 1000}+ s${opts.repeat > 1 ? `, median of ${opts.repeat} runs` : ''}` +
+    `${peer && opts.repeat > 1 ? ` (ours and the peer's alternating)` : ''} — ${backend}, ${backendThreads(info)}`);
   const trainCols = ['model', 'batch', 'steps', 'ms/step', 'images/s', 'peak RSS MB', 'wasm heap MB', 'CPU %',
     ...(peer ? ['peer img/s', 'ours/peer'] : []), ...(refPeer ? ['ref-BLAS peer', 'ours/ref'] : [])];
   const trainWidths = [8, 5, 5, 9, 9, 11, 12, 6, 10, 9, 13, 8];
@@ -577,10 +605,16 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
   for (const name of opts.models) {
     const spec = MODELS[name]!;
     const steps = opts.steps ?? spec.defaultSteps;
-    const t = await timeTraining(name, spec, steps, opts.repeat);
-    const p = peer ? runPeer(peer, name, steps, opts.repeat, opts.peerThreads) : null;
+    const peerRuns: { ips: number; ms: number }[] = [];
+    const refRuns: { ips: number; ms: number }[] = [];
+    const t = await timeTraining(name, spec, steps, opts.repeat, (r) => {
+      const label = opts.repeat > 1 ? ` run ${r + 1}/${opts.repeat}` : '';
+      if (peer) peerRuns.push(runPeerOnce(peer, name, steps, opts.peerThreads, label));
+      if (refPeer) refRuns.push(runPeerOnce(refPeer, name, steps, opts.peerThreads, ` (reference BLAS)${label}`));
+    });
+    const p = peer ? peerResult(peerRuns) : null;
     const ratio = p ? t.imagesPerSec / p.imagesPerSec : null;
-    const rp = refPeer ? runPeer(refPeer, name, steps, opts.repeat, opts.peerThreads) : null;
+    const rp = refPeer ? peerResult(refRuns) : null;
     const refRatio = rp ? t.imagesPerSec / rp.imagesPerSec : null;
     if (jsonMode) {
       const figure: Record<string, unknown> = {
@@ -605,6 +639,7 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
       }
       if (opts.repeat > 1) {
         figure['runs_ms_per_step'] = t.runsMs.map((v) => round(v, 1));
+        figure['warmup_steps'] = t.warmupSteps;
         if (p) figure['peer_runs_images_per_s'] = p.runs.map((v) => round(v, 1));
         if (rp) figure['ref_blas_peer_runs_images_per_s'] = rp.runs.map((v) => round(v, 1));
       }
@@ -616,7 +651,7 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
       if (rp && refRatio != null) cells.push(fmt(rp.imagesPerSec), fmt(refRatio, 2));
       say(row(cells, trainWidths));
       if (opts.repeat > 1) {
-        say(`  runs (ms/step): ${t.runsMs.map((v) => fmt(v)).join(', ')}`);
+        say(`  runs (ms/step): ${t.runsMs.map((v) => fmt(v)).join(', ')} (after ${t.warmupSteps} warm-up steps)`);
         if (p) say(`  peer runs (images/s): ${p.runs.map((v) => fmt(v)).join(', ')}`);
         if (rp) say(`  reference-BLAS peer runs (images/s): ${rp.runs.map((v) => fmt(v)).join(', ')}`);
       }
@@ -638,7 +673,7 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
 /** --profile: where one training step's time goes, per kernel (tf.profile). */
 async function profileSection(opts: Options, info: BackendInfo): Promise<void> {
   say();
-  say(`Profile of one training step per model (batch ${BATCH}, after ${WARMUP_STEPS} warm-up steps) — ${info.name}, ${backendThreads(info)}: ` +
+  say(`Profile of one training step per model (batch ${BATCH}, after a warm-up of ${WARMUP_MIN_STEPS}+ steps and ${WARMUP_MIN_MS / 1000}+ s) — ${info.name}, ${backendThreads(info)}: ` +
     `time per kernel summed over its calls. Op-level entries (names ending in __op) wrap a kernel listed on its own and are left out. ` +
     (nativeKernelsRegistered() ? `On wasm the four convolution kernels (Conv2D, FusedConv2D, Conv2DBackpropInput/Filter) are GAN Studio's native ones (${nativeConvBy()}).`
       : `GAN Studio's Conv2DBackpropInput/Filter on wasm include the Conv2D, Transpose and Slice work they run inside.`));
@@ -649,10 +684,7 @@ async function profileSection(opts: Options, info: BackendInfo): Promise<void> {
     let trainer: Trainer | null = null;
     try {
       trainer = await Trainer.create({ config: trainConfig(name, spec.model), dataset: syntheticDataset(spec.model), runDir, resumeFrom: null });
-      for (let i = 0; i < WARMUP_STEPS; i++) {
-        progress(`profile ${name}: warm-up step ${i + 1}/${WARMUP_STEPS}`);
-        await trainer.trainStep();
-      }
+      await warmUp(trainer, `profile ${name}`);
       progress(`profile ${name}: profiled step`);
       const t0 = performance.now();
       const t = trainer;
