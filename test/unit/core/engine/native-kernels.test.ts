@@ -341,7 +341,8 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     await compare({
       name: 'matmul',
       outputs: ['a*b', 'aT*b', 'a*bT', 'aT*bT', 'batched', 'broadcast a', 'broadcast b', 'fused relu',
-        'fused leakyrelu', 'fused prelu (wasm kernel)', 'dense grads'],
+        'fused leakyrelu', 'fused prelu (wasm kernel)', 'dense grads', 'outer (K=1)', 'outer aT*bT', 'outer batched',
+        'outer fused relu'],
       compute: () => {
         const a = tf.tensor2d(av.subarray(0, 20), [4, 5]);
         const b = tf.tensor2d(bv.subarray(0, 30), [5, 6]);
@@ -362,10 +363,14 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
           tf.fused.matMul({ a, b, bias, activation: 'leakyrelu', leakyreluAlpha: 0.3 }),
           tf.fused.matMul({ a, b, bias, activation: 'prelu', preluActivationWeights: tf.tensor1d(biasv) }),
           tf.concat([ga!.flatten(), gb!.flatten()]),
+          tf.matMul(tf.tensor2d(av.subarray(0, 4), [4, 1]), tf.tensor2d(bv.subarray(0, 6), [1, 6])),
+          tf.matMul(tf.tensor2d(av.subarray(0, 4), [1, 4]), tf.tensor2d(bv.subarray(0, 6), [6, 1]), true, true),
+          tf.matMul(tf.tensor3d(av.subarray(0, 12), [3, 4, 1]), tf.tensor3d(bv.subarray(0, 18), [3, 1, 6])),
+          tf.fused.matMul({ a: tf.tensor2d(av.subarray(0, 4), [4, 1]), b: tf.tensor2d(bv.subarray(0, 6), [1, 6]), bias, activation: 'relu' }),
         ];
       },
     });
-    expect(spy.mock.calls.length).toBeGreaterThanOrEqual(9);
+    expect(spy.mock.calls.length).toBeGreaterThanOrEqual(13);
   });
 
   it('batch normalisation in training: one kernel each way, same values and gradients as the cpu backend', async () => {
