@@ -149,9 +149,11 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
 
   // The third field: how many of the case's 5 convolutions oneDNN runs (default all 5). It takes
   // none where the last input rows or columns are never read (a negative padding on the far
-  // side), and leaves gradients into a single input channel (dx and the transposed conv) to im2col.
+  // side), and leaves gradients into 1-3 input channels (dx and the transposed conv) to im2col.
   const cases: [string, () => ReturnType<typeof convCase>, number?][] = [
-    ['k3 s1 same, 3 channels', () => convCase([2, 9, 9, 3], 3, 5, 1, 'same', 1)],
+    ['k3 s1 same, 3 channels', () => convCase([2, 9, 9, 3], 3, 5, 1, 'same', 1), 3],
+    ['k3 s1 same, 4 channels (oneDNN takes every gradient)', () => convCase([2, 9, 9, 4], 3, 5, 1, 'same', 9)],
+    ['three channels in, k4 s2 (DCGAN-64 first layer)', () => convCase([3, 16, 16, 3], 4, 8, 2, 'same', 10), 3],
     ['k4 s2 same (DCGAN layer)', () => convCase([3, 14, 14, 8], 4, 16, 2, 'same', 2)],
     ['k3 s2 valid, odd sizes (the last column unread)', () => convCase([2, 7, 6, 5], 3, 4, 2, 'valid', 3), 0],
     ['k3 strides [2, 1], explicit padding (the last row unread)',
