@@ -96,11 +96,58 @@ function channelReduce(t: Tensor, kind: 'sum' | 'mean'): Tensor {
   return kind === 'mean' ? tf.mean(t, axes) : tf.sum(t, axes);
 }
 
+/** The forward pass of one group (the stock computation, for backends without the kernels). */
+function groupForward(input: Tensor, scale: Tensor, offset: Tensor, epsilon: number,
+  onStatistics?: BatchStatisticsCallback): { value: Tensor; mean: Tensor; invStd: Tensor } {
+  const mean = channelReduce(input, 'mean');
+  const centred = tf.sub(input, mean);
+  const squares = tf.square(centred);
+  const variance = channelReduce(squares, 'mean');
+  squares.dispose();
+  onStatistics?.(mean, variance);
+  const invStd = tf.rsqrt(tf.add(variance, epsilon));
+  variance.dispose();
+  const scaled = tf.mul(centred, tf.mul(scale, invStd));
+  centred.dispose();
+  const value = tf.add(scaled, offset);
+  scaled.dispose();
+  return { value, mean, invStd };
+}
+
+/** The backward pass of one group: [dx, dgamma, dbeta]. */
+function groupBackward(dy: Tensor, xs: Tensor, m: Tensor, inv: Tensor, g: Tensor): Tensor[] {
+  const count = xs.size / xs.shape[xs.rank - 1]!;
+  // With d = x - mean (xhat = d·invstd) and k = gamma·invstd:
+  //   dbeta = Σ dy,  dgamma = invstd · Σ dy·d,
+  //   dx = k · (dy - d · (invstd² · Σ dy·d / N) - Σ dy / N).
+  // Ordered so that at most two full-size temporaries are alive at a time.
+  const sumDy = channelReduce(dy, 'sum');
+  const d = tf.sub(xs, m);
+  const dyD = tf.mul(dy, d);
+  const sumDyD = channelReduce(dyD, 'sum');
+  dyD.dispose();
+  const along = tf.mul(d, tf.div(tf.mul(tf.square(inv), sumDyD), count));
+  d.dispose();
+  const residual = tf.sub(dy, along);
+  along.dispose();
+  const centred = tf.sub(residual, tf.div(sumDy, count));
+  residual.dispose();
+  const dx = tf.mul(centred, tf.mul(g, inv));
+  centred.dispose();
+  return [dx, tf.mul(sumDyD, inv), sumDy];
+}
+
 /**
  * y = (x - mean) / sqrt(var + eps) · gamma + beta, with mean and (biased) variance over all axes
  * but the last, as one op with the closed-form gradient for x, gamma and beta. `onStatistics`
  * sees the batch mean and variance (shape [C]) during the forward pass; they are disposed after.
  * Full-size temporaries are disposed as soon as they are used, to keep the peak low.
+ *
+ * `groups` > 1 splits the batch (axis 0) into that many equal parts, each normalised with its own
+ * statistics, exactly as if each part went through the layer on its own (`onStatistics` is called
+ * once a part, in order); gamma's and beta's gradients are the sums over the parts. The trainer
+ * passes D's real and fake batches through D as one batch this way: every convolution runs once
+ * on 2N images instead of twice on N, and batch norm still sees each batch alone, as in the papers.
  */
 export function batchNormTraining(
   x: Tensor,
@@ -108,76 +155,92 @@ export function batchNormTraining(
   beta: Tensor,
   epsilon: number,
   onStatistics?: BatchStatisticsCallback,
+  groups = 1,
 ): Tensor {
   if (x.rank < 2) throw new Error(`batchNormTraining needs an input of rank 2 or more (got rank ${x.rank})`);
   const channels = x.shape[x.rank - 1]!;
   if (gamma.size !== channels || beta.size !== channels) {
     throw new Error(`batchNormTraining: gamma and beta must have ${channels} elements (the last axis of x)`);
   }
-  const count = x.size / channels;
+  if (!Number.isInteger(groups) || groups < 1 || x.shape[0]! % groups !== 0) {
+    throw new Error(`batchNormTraining: ${groups} groups do not divide the batch of ${x.shape[0]}`);
+  }
   // One kernel each way where the backend has them (wasm with gan-studio-native): the same
   // arithmetic in two passes over x instead of a dozen broadcast kernels.
   const backendName = tf.getBackend();
   const fused = x.dtype === 'float32' && gamma.dtype === 'float32' && beta.dtype === 'float32' &&
     tf.getKernel(BATCH_NORM_FORWARD_KERNEL, backendName) != null &&
     tf.getKernel(BATCH_NORM_BACKWARD_KERNEL, backendName) != null;
+  /** Per-group [C] statistics, from [C] (one group) or [groups, C]. */
+  const perGroup = (t: Tensor): Tensor[] => (groups === 1 ? [t] : tf.unstack(t));
+  /** Sums per-group parameter gradients ([groups, C]) into [C]. */
+  const total = (t: Tensor): Tensor => (groups === 1 ? t : tf.sum(t, 0));
   const op = tf.customGrad((...args: (Tensor | ((tensors: Tensor[]) => void))[]) => {
     const [input, scale, offset] = args as [Tensor, Tensor, Tensor];
     const save = args[3] as (tensors: Tensor[]) => void;
     if (fused) {
       const [value, mean, variance, invStd] = tf.engine().runKernel(
-        BATCH_NORM_FORWARD_KERNEL, { x: input, gamma: scale, beta: offset }, { epsilon }) as Tensor[];
-      onStatistics?.(mean!, variance!);
+        BATCH_NORM_FORWARD_KERNEL, { x: input, gamma: scale, beta: offset }, { epsilon, groups }) as Tensor[];
+      if (onStatistics) {
+        const means = perGroup(mean!);
+        const variances = perGroup(variance!);
+        means.forEach((m, g) => onStatistics(m, variances[g]!));
+        if (groups > 1) tf.dispose([...means, ...variances]);
+      }
       save([input, mean!, invStd!, scale]);
       return {
         value: value!,
         gradFunc: (dy: Tensor, saved: Tensor[]) => {
           const [xs, m, inv, g] = saved as [Tensor, Tensor, Tensor, Tensor];
-          return tf.engine().runKernel(
+          const [dx, dgamma, dbeta] = tf.engine().runKernel(
             BATCH_NORM_BACKWARD_KERNEL, { dy, x: xs, mean: m, invStd: inv, gamma: g }, {}) as Tensor[];
+          return [dx!, total(dgamma!), total(dbeta!)];
         },
       };
     }
-    const mean = channelReduce(input, 'mean');
-    const centred = tf.sub(input, mean);
-    const squares = tf.square(centred);
-    const variance = channelReduce(squares, 'mean');
-    squares.dispose();
-    onStatistics?.(mean, variance);
-    const invStd = tf.rsqrt(tf.add(variance, epsilon));
-    const scaled = tf.mul(centred, tf.mul(scale, invStd));
-    centred.dispose();
-    const value = tf.add(scaled, offset);
-    scaled.dispose();
+    const parts = groups === 1 ? [input] : tf.split(input, groups, 0);
+    const outs = parts.map((part) => groupForward(part, scale, offset, epsilon, onStatistics));
+    const value = groups === 1 ? outs[0]!.value : tf.concat(outs.map((o) => o.value), 0);
+    const mean = groups === 1 ? outs[0]!.mean : tf.stack(outs.map((o) => o.mean));
+    const invStd = groups === 1 ? outs[0]!.invStd : tf.stack(outs.map((o) => o.invStd));
+    if (groups > 1) tf.dispose([...parts, ...outs.flatMap((o) => [o.value, o.mean, o.invStd])]);
     save([input, mean, invStd, scale]);
     return {
       value,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs, m, inv, g] = saved as [Tensor, Tensor, Tensor, Tensor];
-        // With d = x - mean (xhat = d·invstd) and k = gamma·invstd:
-        //   dbeta = Σ dy,  dgamma = invstd · Σ dy·d,
-        //   dx = k · (dy - d · (invstd² · Σ dy·d / N) - Σ dy / N).
-        // Ordered so that at most two full-size temporaries are alive at a time.
-        const sumDy = channelReduce(dy, 'sum');
-        const d = tf.sub(xs, m);
-        const dyD = tf.mul(dy, d);
-        const sumDyD = channelReduce(dyD, 'sum');
-        dyD.dispose();
-        const along = tf.mul(d, tf.div(tf.mul(tf.square(inv), sumDyD), count));
-        d.dispose();
-        const residual = tf.sub(dy, along);
-        along.dispose();
-        const centred = tf.sub(residual, tf.div(sumDy, count));
-        residual.dispose();
-        const dx = tf.mul(centred, tf.mul(g, inv));
-        centred.dispose();
-        return [dx, tf.mul(sumDyD, inv), sumDy];
+        if (groups === 1) return groupBackward(dy, xs, m, inv, g);
+        const dys = tf.split(dy, groups, 0);
+        const xParts = tf.split(xs, groups, 0);
+        const ms = tf.unstack(m);
+        const invs = tf.unstack(inv);
+        const grads = dys.map((d, i) => groupBackward(d, xParts[i]!, ms[i]!, invs[i]!, g));
+        return [tf.concat(grads.map((r) => r[0]!), 0), tf.addN(grads.map((r) => r[1]!)), tf.addN(grads.map((r) => r[2]!))];
       },
     };
   });
   // A named scope: the engine looks the tape node's gradient up by the enclosing scope's name
   // first, so the op must not run directly in a scope named after a kernel with a gradient.
   return tf.tidy(SCOPE, () => (op as unknown as (a: Tensor, b: Tensor, c: Tensor) => Tensor)(x, gamma, beta));
+}
+
+/** The batch groups of the training passes now running (see withBatchGroups). */
+let activeBatchGroups = 1;
+
+/**
+ * Runs `fn` with every GAN Studio batch-normalisation layer in training mode normalising
+ * `groups` equal parts of its batch separately (see batchNormTraining). The layers read it when
+ * called, so `fn` must run the model synchronously (tfjs-layers' apply does).
+ */
+export function withBatchGroups<T>(groups: number, fn: () => T): T {
+  if (!Number.isInteger(groups) || groups < 1) throw new Error(`withBatchGroups: groups must be a positive integer, got ${groups}`);
+  const previous = activeBatchGroups;
+  activeBatchGroups = groups;
+  try {
+    return fn();
+  } finally {
+    activeBatchGroups = previous;
+  }
 }
 
 /**
@@ -200,14 +263,18 @@ export class FusedBatchNormalization extends StockBatchNormalization {
     }
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     const axis = this.axis >= 0 ? this.axis : this.axis + x.rank;
-    if (x.rank < 2 || axis !== x.rank - 1 || !this.gamma || !this.beta) return super.call(inputs, kwargs);
+    const groups = activeBatchGroups;
+    if (x.rank < 2 || axis !== x.rank - 1 || !this.gamma || !this.beta) {
+      if (groups !== 1) throw new Error(`${this.name}: batch groups need batch normalisation over the last axis, with center and scale`);
+      return super.call(inputs, kwargs);
+    }
     const gamma = this.gamma.read();
     const beta = this.beta.read();
     return tf.tidy(() =>
       batchNormTraining(x, gamma, beta, this.epsilon, (mean, variance) => {
         this.updateMovingAverage(this.movingMean, mean);
         this.updateMovingAverage(this.movingVariance, variance);
-      }),
+      }, groups),
     );
   }
 

@@ -358,21 +358,32 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
   };
 
   // Batch normalisation in training (./batchnorm runs these when registered): per channel of
-  // the last axis; the statistics come out as [C].
+  // the last axis, and per group of rows where the attribute `groups` splits the batch into equal
+  // parts (one kernel call a group, at offsets into the same tensors); the statistics come out as
+  // [C], or [groups, C], and the backward pass takes them so and returns dgamma and dbeta per group.
   const bnForward: KernelFunc = (args) => {
     const { x, gamma, beta } = args.inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
-    const { epsilon } = args.attrs as { epsilon: number };
+    const { epsilon, groups = 1 } = args.attrs as { epsilon: number; groups?: number };
     const channels = x.shape[x.shape.length - 1] ?? 0;
     const rows = sizeOf(x.shape) / Math.max(1, channels);
     if (channels < 1 || rows < 1 || sizeOf(gamma.shape) !== channels || sizeOf(beta.shape) !== channels) {
       throw new Error(`${BATCH_NORM_FORWARD_KERNEL}: gamma and beta need ${channels} values, x must not be empty`);
     }
+    if (!Number.isInteger(groups) || groups < 1 || x.shape.length < 2 || (x.shape[0] ?? 0) % groups !== 0) {
+      throw new Error(`${BATCH_NORM_FORWARD_KERNEL}: groups must divide the batch (${x.shape[0]}), got ${groups}`);
+    }
     const backend = args.backend as unknown as WasmBackendLike;
-    const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([channels], 'float32'),
-      backend.makeOutput([channels], 'float32'), backend.makeOutput([channels], 'float32')];
+    const statShape = groups === 1 ? [channels] : [groups, channels];
+    const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput(statShape, 'float32'),
+      backend.makeOutput(statShape, 'float32'), backend.makeOutput(statShape, 'float32')];
     const [y, mean, variance, invStd] = outs.map((t) => offsetOf(backend, t)) as [number, number, number, number];
-    addon.bnForward(backend.wasm.HEAPU8, offsetOf(backend, x), offsetOf(backend, gamma), offsetOf(backend, beta),
-      y, mean, variance, invStd, rows, channels, epsilon);
+    const groupRows = rows / groups;
+    for (let g = 0; g < groups; g++) {
+      const part = g * groupRows * channels * 4;
+      const stat = g * channels * 4;
+      addon.bnForward(backend.wasm.HEAPU8, offsetOf(backend, x) + part, offsetOf(backend, gamma), offsetOf(backend, beta),
+        y + part, mean + stat, variance + stat, invStd + stat, groupRows, channels, epsilon);
+    }
     return outs;
   };
 
@@ -380,16 +391,24 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
     const { dy, x, mean, invStd, gamma } = args.inputs as Record<'dy' | 'x' | 'mean' | 'invStd' | 'gamma', TensorInfo>;
     const channels = x.shape[x.shape.length - 1] ?? 0;
     const rows = sizeOf(x.shape) / Math.max(1, channels);
-    if (channels < 1 || rows < 1 || sizeOf(dy.shape) !== sizeOf(x.shape) ||
-      [mean, invStd, gamma].some((t) => sizeOf(t.shape) !== channels)) {
+    const groups = channels < 1 ? 0 : sizeOf(mean.shape) / channels;
+    if (channels < 1 || rows < 1 || sizeOf(dy.shape) !== sizeOf(x.shape) || sizeOf(gamma.shape) !== channels ||
+      !Number.isInteger(groups) || groups < 1 || (x.shape[0] ?? 0) % groups !== 0 ||
+      sizeOf(invStd.shape) !== sizeOf(mean.shape)) {
       throw new Error(`${BATCH_NORM_BACKWARD_KERNEL}: operands do not match x's channels`);
     }
     const backend = args.backend as unknown as WasmBackendLike;
-    const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput(gamma.shape, 'float32'),
-      backend.makeOutput(gamma.shape, 'float32')];
+    const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput(mean.shape, 'float32'),
+      backend.makeOutput(mean.shape, 'float32')];
     const [dx, dgamma, dbeta] = outs.map((t) => offsetOf(backend, t)) as [number, number, number];
-    addon.bnBackward(backend.wasm.HEAPU8, offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, mean),
-      offsetOf(backend, invStd), offsetOf(backend, gamma), dx, dgamma, dbeta, rows, channels);
+    const groupRows = rows / groups;
+    for (let g = 0; g < groups; g++) {
+      const part = g * groupRows * channels * 4;
+      const stat = g * channels * 4;
+      addon.bnBackward(backend.wasm.HEAPU8, offsetOf(backend, dy) + part, offsetOf(backend, x) + part,
+        offsetOf(backend, mean) + stat, offsetOf(backend, invStd) + stat, offsetOf(backend, gamma), dx + part,
+        dgamma + stat, dbeta + stat, groupRows, channels);
+    }
     return outs;
   };
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchNormalization, batchNormTraining, FusedBatchNormalization } from '../../../../src/main/core/engine/batchnorm';
+import { batchNormalization, batchNormTraining, FusedBatchNormalization, withBatchGroups } from '../../../../src/main/core/engine/batchnorm';
+import { nativeKernelsRegistered, nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../../../../src/main/core/engine/native-kernels';
 import { registerWasmTrainingKernels } from '../../../../src/main/core/engine/wasm-kernels';
 import { values } from '../../../helpers/kernel-cases';
 import { exportAndReload } from '../../../helpers/layers-export';
@@ -307,4 +308,88 @@ describe('fused batchnorm layer on wasm (against the stock layer on cpu)', () =>
       for (const [name, err] of Object.entries(errors)) expect(err, name).toBeLessThan(TOLERANCE);
     });
   }
+});
+
+describe('batch groups: one training pass over concatenated batches, statistics per batch', () => {
+  let previousBackend = '';
+  beforeAll(() => {
+    previousBackend = tf.getBackend();
+  });
+  afterAll(async () => {
+    unregisterNativeKernels();
+    if (previousBackend) await tf.setBackend(previousBackend);
+  });
+
+  /** Output, gradients (x, gamma, beta) and the weights after, for `parts` batches of `shape`. */
+  function pass(parts: Float32Array[], shape: number[], mode: 'per batch' | 'groups' | 'pooled') {
+    const layer = batchNormalization({ momentum: MOMENTUM, epsilon: EPSILON });
+    const batchShape = [shape[0]! * parts.length, ...shape.slice(1)];
+    layer.build(batchShape);
+    const c = shape[shape.length - 1]!;
+    const init = [values(c, 1, 0.5, 1.5), values(c, 2, -0.5, 0.5), values(c, 3, -0.2, 0.2), values(c, 4, 0.5, 2)].map((v) => tf.tensor1d(v));
+    layer.setWeights(init);
+    tf.dispose(init);
+    const xs = parts.map((p, i) => tf.variable(tf.tensor(p, shape), true, `bn_group_x_${mode.replace(' ', '_')}_${i}_${tf.getBackend()}`));
+    const w = tf.tensor(values(shape.reduce((a, b) => a * b, 1) * parts.length, 31), batchShape);
+    const [gamma, beta] = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+    try {
+      const { value, grads } = tf.variableGrads(() => {
+        const y = mode === 'per batch'
+          ? tf.concat(xs.map((x) => layer.apply(x, { training: true }) as tf.Tensor))
+          : mode === 'groups'
+            ? withBatchGroups(parts.length, () => layer.apply(tf.concat(xs), { training: true }) as tf.Tensor)
+            : (layer.apply(tf.concat(xs), { training: true }) as tf.Tensor);
+        return tf.sum(tf.mul(y, w)) as tf.Scalar;
+      }, [...xs, gamma!, beta!]);
+      const out: Record<'loss' | 'grads' | 'weights', ArrayLike<number>[]> = {
+        loss: [[value.dataSync()[0]!]],
+        grads: [...xs, gamma!, beta!].map((v) => grads[v.name]!.dataSync().slice()),
+        weights: layer.getWeights().map((t) => t.dataSync().slice()),
+      };
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    } finally {
+      tf.dispose([...xs, w]);
+      disposeLayer(layer);
+    }
+  }
+
+  const setups: [string, 'cpu' | 'wasm', boolean][] = [
+    ['cpu (tf ops)', 'cpu', false],
+    ['wasm with the native kernels', 'wasm', true],
+  ];
+  for (const [label, backend, native] of setups) {
+    it.skipIf(native && !nativeStatus().available)(`${label}: the same output, gradients and moving statistics as a pass per batch`, async () => {
+      expect(await tf.setBackend(backend)).toBe(true);
+      if (native) {
+        registerWasmTrainingKernels();
+        registerNativeKernels();
+        expect(nativeKernelsRegistered()).toBe(true);
+      }
+      const shape = [3, 4, 4, 5];
+      const size = shape.reduce((a, b) => a * b, 1);
+      // Three batches with different means and spreads: pooled statistics would differ a lot.
+      const parts = [values(size, 41, -1, 1), values(size, 42, 2, 6), values(size, 43, -0.1, 0.1)];
+      const ref = pass(parts, shape, 'per batch');
+      const got = pass(parts, shape, 'groups');
+      const pooled = pass(parts, shape, 'pooled');
+      const figures = ['loss', 'grads', 'weights'] as const;
+      for (const f of figures) {
+        ref[f].forEach((r, i) => expect(relativeError(got[f][i]!, r), `${f} ${i}`).toBeLessThan(TOLERANCE));
+      }
+      // The counter-check: one pass with pooled statistics is far from it.
+      expect(relativeError(pooled.grads[0]!, ref.grads[0]!)).toBeGreaterThan(1e-2);
+      if (native) unregisterNativeKernels();
+    });
+  }
+
+  it('refuses groups that do not divide the batch', async () => {
+    await tf.setBackend('cpu');
+    const x = tf.ones([5, 3]);
+    const g = tf.ones([3]);
+    const b = tf.zeros([3]);
+    expect(() => batchNormTraining(x, g, b, EPSILON, undefined, 2)).toThrow(/2 groups do not divide the batch of 5/);
+    expect(() => withBatchGroups(0, () => 1)).toThrow(/positive integer/);
+    tf.dispose([x, g, b]);
+  });
 });
