@@ -370,8 +370,13 @@ describe('batch groups: one training pass over concatenated batches, statistics 
       const size = shape.reduce((a, b) => a * b, 1);
       // Three batches with different means and spreads: pooled statistics would differ a lot.
       const parts = [values(size, 41, -1, 1), values(size, 42, 2, 6), values(size, 43, -0.1, 0.1)];
+      // The grouped pass leaves no more tensors behind than a pass per batch (the harness's own
+      // layer bookkeeping leaves the same few in both).
+      const t0 = tf.memory().numTensors;
       const ref = pass(parts, shape, 'per batch');
+      const t1 = tf.memory().numTensors;
       const got = pass(parts, shape, 'groups');
+      expect(tf.memory().numTensors - t1, 'tensors left by the grouped pass').toBe(t1 - t0);
       const pooled = pass(parts, shape, 'pooled');
       const figures = ['loss', 'grads', 'weights'] as const;
       for (const f of figures) {
