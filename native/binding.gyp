@@ -6,7 +6,7 @@
     {
       "target_name": "gan_studio_native",
       "sources": ["src/native.c"],
-      "cflags": ["-O3", "-std=c11", "-fno-trapping-math", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-O3", "-std=c11", "-ffp-contract=off", "-fno-trapping-math", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8"],
       "libraries": ["-lopenblas"],
       "ldflags": ["-Wl,-z,nodelete"],

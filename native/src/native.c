@@ -37,6 +37,20 @@ extern char *openblas_get_config(void);
 
 #define SCRATCH_FLOATS ((size_t)8 << 20) /* 32 MiB of im2col rows per chunk, at least one image */
 
+/*
+ * The element-wise kernels' loops are built twice, for AVX2 + FMA (x86-64-v3) and for the baseline,
+ * and the dynamic loader picks the one this CPU runs (GCC's function multiversioning). The addon
+ * itself is built for the baseline, so that it loads on any x86-64. With AVX2 the batch-norm
+ * passes take ~35% less time (a 32x32x128 batch of 128: backward 5.3 -> 3.5 ms).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__linux__)
+#define HOT_LOOPS __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define HOT_LOOPS
+#endif
+/* (GCC 12 cannot clone a static function whose address is taken, the clones' symbols clash: the
+   napi entry points stay single, each calling a HOT_LOOPS function with its loops.) */
+
 enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_SIGMOID = 4, ACT_ELU = 5 };
 
 /* Layout of the Int32Array of conv parameters. */
@@ -171,7 +185,7 @@ static int col_is_x(const ConvParams *p) {
 }
 
 /* col rows of images [n0, n0 + nc). */
-static void im2col(const ConvParams *p, const float *x, int n0, int nc, float *col) {
+HOT_LOOPS static void im2col(const ConvParams *p, const float *x, int n0, int nc, float *col) {
   const size_t K = (size_t)p->kh * p->kw * p->cin;
   const size_t ci_bytes = (size_t)p->cin * sizeof(float);
   float *row = col;
@@ -232,7 +246,7 @@ static inline __attribute__((always_inline)) void col2im_image(const ConvParams 
 }
 
 /* dx images [n0, n0 + nc) from dcol's rows (the first row is image n0's). */
-static void col2im(const ConvParams *p, const float *dcol, int n0, int nc, float *dx) {
+HOT_LOOPS static void col2im(const ConvParams *p, const float *dcol, int n0, int nc, float *dx) {
   const size_t per_image = (size_t)p->oh * p->ow * p->kh * p->kw * p->cin, dx_image = (size_t)p->h * p->w * p->cin;
   for (int n = n0; n < n0 + nc; n++) {
     const float *row = dcol + (size_t)(n - n0) * per_image;
@@ -306,7 +320,7 @@ static int chunk_images(const ConvParams *p) {
   return (int)nc;
 }
 
-static void apply_bias_act(const ConvParams *p, float *y, size_t rows, const float *bias, float alpha) {
+HOT_LOOPS static void apply_bias_act(const ConvParams *p, float *y, size_t rows, const float *bias, float alpha) {
   const int co = p->cout;
   for (size_t r = 0; r < rows; r++) {
     float *restrict v = y + r * co;
@@ -870,20 +884,28 @@ static int rows_args(napi_env env, napi_callback_info info, const char *name, co
 }
 
 /* leakyRelu(memory, xOff, yOff, count, alpha): y = x < 0 ? alpha * x : x. */
-static napi_value leaky_relu(napi_env env, napi_callback_info info) {
-  float *ops[2];
-  size_t n;
-  double alpha;
-  if (!elementwise_args(env, info, "leakyRelu", "(memory, xOff, yOff, count, alpha)", 2, ops, &n, &alpha)) return NULL;
-  const float *x = ops[0];
-  float *y = ops[1];
-  const float a = (float)alpha;
+HOT_LOOPS static void leaky_relu_loop(const float *x, float *y, size_t n, float a) {
   /* Both values computed, then selected: branch-free, so the compiler vectorises the loop. */
   for (size_t i = 0; i < n; i++) {
     const float v = x[i], scaled = a * v;
     y[i] = v < 0.f ? scaled : v;
   }
+}
+
+static napi_value leaky_relu(napi_env env, napi_callback_info info) {
+  float *ops[2];
+  size_t n;
+  double alpha;
+  if (!elementwise_args(env, info, "leakyRelu", "(memory, xOff, yOff, count, alpha)", 2, ops, &n, &alpha)) return NULL;
+  leaky_relu_loop(ops[0], ops[1], n, (float)alpha);
   return NULL;
+}
+
+HOT_LOOPS static void leaky_relu_grad_loop(const float *dy, const float *x, float *dx, size_t n, float a) {
+  for (size_t i = 0; i < n; i++) {
+    const float g = dy[i], scaled = a * g;
+    dx[i] = x[i] > 0.f ? g : scaled;
+  }
 }
 
 /* leakyReluGrad(memory, dyOff, xOff, dxOff, count, alpha): dx = x > 0 ? dy : alpha * dy. */
@@ -894,13 +916,7 @@ static napi_value leaky_relu_grad(napi_env env, napi_callback_info info) {
   if (!elementwise_args(env, info, "leakyReluGrad", "(memory, dyOff, xOff, dxOff, count, alpha)", 3, ops, &n, &alpha)) {
     return NULL;
   }
-  const float *dy = ops[0], *x = ops[1];
-  float *dx = ops[2];
-  const float a = (float)alpha;
-  for (size_t i = 0; i < n; i++) {
-    const float g = dy[i], scaled = a * g;
-    dx[i] = x[i] > 0.f ? g : scaled;
-  }
+  leaky_relu_grad_loop(ops[0], ops[1], ops[2], n, (float)alpha);
   return NULL;
 }
 
@@ -1002,6 +1018,9 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
  * bnBackward(memory, dyOff, xOff, meanOff, invStdOff, gammaOff, dxOff, dgammaOff, dbetaOff, rows, C)
  *   with d = x - mean: dbeta = sum dy, dgamma = invStd * sum dy*d,
  *   dx = ((dy - d * invStd^2 * sum(dy*d) / rows) - sum(dy) / rows) * (gamma * invStd).
+ * Both take an optional trailing activation fused after the normalisation, (act, alpha) for
+ * bnForward and (betaOff, act, alpha) for bnBackward, act ACT_RELU or ACT_LEAKYRELU: the forward
+ * pass writes act(y), the backward pass takes dy at act's output and recomputes y from x.
  * Sums are taken in float over blocks of rows and added in double.
  */
 #define BN_BLOCK 64
@@ -1014,32 +1033,25 @@ static int bn_args(napi_env env, napi_value *argv, size_t first, size_t *rows, s
   return 1;
 }
 
-static napi_value bn_forward(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value argv[11];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *base; size_t length, rows, C; double eps;
-  if (argc < 11 || !get_memory(env, argv[0], &base, &length) || !bn_args(env, argv, 8, &rows, &C) ||
-      !get_double(env, argv[10], &eps)) {
-    return throw_range(env, "bnForward: bad arguments");
-  }
-  const size_t n = rows * C;
-  const float *x = arg_operand(env, argv[1], base, length, n);
-  const float *gamma = arg_operand(env, argv[2], base, length, C);
-  const float *beta = arg_operand(env, argv[3], base, length, C);
-  float *y = arg_operand(env, argv[4], base, length, n);
-  float *mean = arg_operand(env, argv[5], base, length, C);
-  float *var = arg_operand(env, argv[6], base, length, C);
-  float *inv = arg_operand(env, argv[7], base, length, C);
-  if (!x || !gamma || !beta || !y || !mean || !var || !inv) return throw_range(env, "bnForward: an operand lies outside the memory");
-  double *acc = (double *)calloc(C, sizeof(double));
-  float *part = (float *)malloc(C * sizeof(float));
-  float *k = (float *)malloc(C * sizeof(float));
-  if (!acc || !part || !k) {
-    free(acc); free(part); free(k);
-    napi_throw_error(env, "ENOMEM", "bnForward: out of memory");
-    return NULL;
-  }
+/* The optional trailing (act, alpha) of bnForward and bnBackward: ACT_LINEAR where absent. */
+static int bn_act_args(napi_env env, napi_value *argv, size_t argc, size_t first, int *act, float *alpha) {
+  double a = ACT_LINEAR, al = 0;
+  if (argc > first && !get_double(env, argv[first], &a)) return 0;
+  if (argc > first + 1 && !get_double(env, argv[first + 1], &al)) return 0;
+  if (a != ACT_LINEAR && a != ACT_RELU && a != ACT_LEAKYRELU) return 0;
+  *act = (int)a;
+  *alpha = (float)al;
+  return 1;
+}
+
+/* The pre-activation of batch norm, the same expression in the forward and the backward pass. */
+static inline float bn_value(float x, float mean, float k, float beta) { return (x - mean) * k + beta; }
+
+/* bnForward's three passes: mean, variance (and invStd), then y = act((x - mean) * k + beta). */
+HOT_LOOPS static void bn_forward_rows(const float *x, const float *restrict gamma, const float *restrict beta, float *y,
+                                      float *restrict mean, float *restrict var, float *restrict inv, size_t rows,
+                                      size_t C, float eps, int act, float alpha, double *restrict acc,
+                                      float *restrict part, float *restrict k) {
   for (size_t r0 = 0; r0 < rows; r0 += BN_BLOCK) {
     const size_t r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
     memset(part, 0, C * sizeof(float));
@@ -1067,24 +1079,139 @@ static napi_value bn_forward(napi_env env, napi_callback_info info) {
   }
   for (size_t c = 0; c < C; c++) {
     var[c] = (float)(acc[c] / (double)rows);
-    inv[c] = 1.f / sqrtf(var[c] + (float)eps);
+    inv[c] = 1.f / sqrtf(var[c] + eps);
     k[c] = gamma[c] * inv[c];
   }
+  /* The activation that follows (ACT_RELU, ACT_LEAKYRELU), fused: as the relu and leakyRelu kernels. */
   for (size_t r = 0; r < rows; r++) {
     const float *restrict xr = x + r * C;
     float *restrict yr = y + r * C;
-    for (size_t c = 0; c < C; c++) yr[c] = (xr[c] - mean[c]) * k[c] + beta[c];
+    if (act == ACT_RELU) {
+      for (size_t c = 0; c < C; c++) {
+        const float z = bn_value(xr[c], mean[c], k[c], beta[c]);
+        yr[c] = z < 0.f ? 0.f : z;
+      }
+    } else if (act == ACT_LEAKYRELU) {
+      for (size_t c = 0; c < C; c++) {
+        const float z = bn_value(xr[c], mean[c], k[c], beta[c]), scaled = alpha * z;
+        yr[c] = z < 0.f ? scaled : z;
+      }
+    } else {
+      for (size_t c = 0; c < C; c++) yr[c] = bn_value(xr[c], mean[c], k[c], beta[c]);
+    }
   }
+}
+
+static napi_value bn_forward(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *base; size_t length, rows, C; double eps;
+  int act = ACT_LINEAR; float alpha = 0;
+  if (argc < 11 || !get_memory(env, argv[0], &base, &length) || !bn_args(env, argv, 8, &rows, &C) ||
+      !get_double(env, argv[10], &eps) || !bn_act_args(env, argv, argc, 11, &act, &alpha)) {
+    return throw_range(env, "bnForward: bad arguments");
+  }
+  const size_t n = rows * C;
+  const float *x = arg_operand(env, argv[1], base, length, n);
+  const float *gamma = arg_operand(env, argv[2], base, length, C);
+  const float *beta = arg_operand(env, argv[3], base, length, C);
+  float *y = arg_operand(env, argv[4], base, length, n);
+  float *mean = arg_operand(env, argv[5], base, length, C);
+  float *var = arg_operand(env, argv[6], base, length, C);
+  float *inv = arg_operand(env, argv[7], base, length, C);
+  if (!x || !gamma || !beta || !y || !mean || !var || !inv) return throw_range(env, "bnForward: an operand lies outside the memory");
+  double *acc = (double *)calloc(C, sizeof(double));
+  float *part = (float *)malloc(C * sizeof(float));
+  float *k = (float *)malloc(C * sizeof(float));
+  if (!acc || !part || !k) {
+    free(acc); free(part); free(k);
+    napi_throw_error(env, "ENOMEM", "bnForward: out of memory");
+    return NULL;
+  }
+  bn_forward_rows(x, gamma, beta, y, mean, var, inv, rows, C, (float)eps, act, alpha, acc, part, k);
   free(acc); free(part); free(k);
   return NULL;
 }
 
+/*
+ * The gradient at the batch norm's output of a fused activation, from its pre-activation z
+ * recomputed (as the relu and leakyRelu gradient kernels compute it from their input).
+ */
+static inline float bn_act_grad(int act, float g, float z, float alpha) {
+  if (act == ACT_RELU) return g * (z > 0.f ? 1.f : (z != z ? z : 0.f));
+  if (act == ACT_LEAKYRELU) {
+    const float scaled = alpha * g;
+    return z > 0.f ? g : scaled;
+  }
+  return g;
+}
+
+/* The two passes of bnBackward for one activation (inlined with `act` a constant). */
+static inline __attribute__((always_inline)) void bn_backward_act(
+    int act, const float *dy, const float *x, const float *restrict mean, const float *restrict inv,
+    const float *restrict k, const float *restrict beta, float alpha, size_t rows, size_t C, double *restrict acc,
+    float *restrict part, float *restrict along, float *restrict shift, float *dx, float *dgamma, float *dbeta) {
+  float *pdy = part, *pdyd = part + C;
+  for (size_t r0 = 0; r0 < rows; r0 += BN_BLOCK) {
+    const size_t r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
+    memset(part, 0, 2 * C * sizeof(float));
+    for (size_t r = r0; r < r1; r++) {
+      const float *restrict g = dy + r * C;
+      const float *restrict xr = x + r * C;
+      if (act == ACT_LINEAR) {
+        for (size_t c = 0; c < C; c++) {
+          pdy[c] += g[c];
+          pdyd[c] += g[c] * (xr[c] - mean[c]);
+        }
+      } else {
+        /* The gradient at the batch norm's output, kept in dx for the second pass. */
+        float *restrict ga = dx + r * C;
+        for (size_t c = 0; c < C; c++) {
+          const float v = bn_act_grad(act, g[c], bn_value(xr[c], mean[c], k[c], beta[c]), alpha);
+          ga[c] = v;
+          pdy[c] += v;
+          pdyd[c] += v * (xr[c] - mean[c]);
+        }
+      }
+    }
+    for (size_t c = 0; c < 2 * C; c++) acc[c] += part[c];
+  }
+  if (act != ACT_LINEAR) dy = dx;
+  for (size_t c = 0; c < C; c++) {
+    const float sumDy = (float)acc[c], sumDyD = (float)acc[C + c];
+    dbeta[c] = sumDy;
+    dgamma[c] = sumDyD * inv[c];
+    along[c] = (inv[c] * inv[c] * sumDyD) / (float)rows;
+    shift[c] = sumDy / (float)rows;
+  }
+  for (size_t r = 0; r < rows; r++) {
+    const float *g = dy + r * C; /* dx itself with a fused activation: each element read, then written */
+    const float *restrict xr = x + r * C;
+    float *d = dx + r * C;
+    for (size_t c = 0; c < C; c++) d[c] = ((g[c] - (xr[c] - mean[c]) * along[c]) - shift[c]) * k[c];
+  }
+}
+
+/* bn_backward_act with the activation a constant (one loop nest each). */
+HOT_LOOPS static void bn_backward_rows(int act, const float *dy, const float *x, const float *restrict mean,
+                                       const float *restrict inv, const float *restrict k, const float *restrict beta,
+                                       float alpha, size_t rows, size_t C, double *restrict acc, float *restrict part,
+                                       float *restrict along, float *restrict shift, float *dx, float *dgamma,
+                                       float *dbeta) {
+  if (act == ACT_RELU) bn_backward_act(ACT_RELU, dy, x, mean, inv, k, beta, alpha, rows, C, acc, part, along, shift, dx, dgamma, dbeta);
+  else if (act == ACT_LEAKYRELU) bn_backward_act(ACT_LEAKYRELU, dy, x, mean, inv, k, beta, alpha, rows, C, acc, part, along, shift, dx, dgamma, dbeta);
+  else bn_backward_act(ACT_LINEAR, dy, x, mean, inv, k, beta, alpha, rows, C, acc, part, along, shift, dx, dgamma, dbeta);
+}
+
 static napi_value bn_backward(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value argv[11];
+  size_t argc = 14;
+  napi_value argv[14];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint8_t *base; size_t length, rows, C;
-  if (argc < 11 || !get_memory(env, argv[0], &base, &length) || !bn_args(env, argv, 9, &rows, &C)) {
+  int act = ACT_LINEAR; float alpha = 0;
+  if (argc < 11 || !get_memory(env, argv[0], &base, &length) || !bn_args(env, argv, 9, &rows, &C) ||
+      !bn_act_args(env, argv, argc, 12, &act, &alpha) || (act != ACT_LINEAR && argc < 12)) {
     return throw_range(env, "bnBackward: bad arguments");
   }
   const size_t n = rows * C;
@@ -1096,7 +1223,9 @@ static napi_value bn_backward(napi_env env, napi_callback_info info) {
   float *dx = arg_operand(env, argv[6], base, length, n);
   float *dgamma = arg_operand(env, argv[7], base, length, C);
   float *dbeta = arg_operand(env, argv[8], base, length, C);
-  if (!dy || !x || !mean || !inv || !gamma || !dx || !dgamma || !dbeta) {
+  /* beta: only with a fused activation, to recompute the pre-activation. */
+  const float *beta = act == ACT_LINEAR ? NULL : arg_operand(env, argv[11], base, length, C);
+  if (!dy || !x || !mean || !inv || !gamma || !dx || !dgamma || !dbeta || (act != ACT_LINEAR && !beta)) {
     return throw_range(env, "bnBackward: an operand lies outside the memory");
   }
   double *acc = (double *)calloc(2 * C, sizeof(double));
@@ -1107,37 +1236,22 @@ static napi_value bn_backward(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ENOMEM", "bnBackward: out of memory");
     return NULL;
   }
-  float *pdy = part, *pdyd = part + C;
-  for (size_t r0 = 0; r0 < rows; r0 += BN_BLOCK) {
-    const size_t r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
-    memset(part, 0, 2 * C * sizeof(float));
-    for (size_t r = r0; r < r1; r++) {
-      const float *restrict g = dy + r * C;
-      const float *restrict xr = x + r * C;
-      for (size_t c = 0; c < C; c++) {
-        pdy[c] += g[c];
-        pdyd[c] += g[c] * (xr[c] - mean[c]);
-      }
-    }
-    for (size_t c = 0; c < 2 * C; c++) acc[c] += part[c];
-  }
   float *along = coef, *shift = coef + C, *k = coef + 2 * C;
-  for (size_t c = 0; c < C; c++) {
-    const float sumDy = (float)acc[c], sumDyD = (float)acc[C + c];
-    dbeta[c] = sumDy;
-    dgamma[c] = sumDyD * inv[c];
-    along[c] = (inv[c] * inv[c] * sumDyD) / (float)rows;
-    shift[c] = sumDy / (float)rows;
-    k[c] = gamma[c] * inv[c];
-  }
-  for (size_t r = 0; r < rows; r++) {
-    const float *restrict g = dy + r * C;
-    const float *restrict xr = x + r * C;
-    float *restrict d = dx + r * C;
-    for (size_t c = 0; c < C; c++) d[c] = ((g[c] - (xr[c] - mean[c]) * along[c]) - shift[c]) * k[c];
-  }
+  for (size_t c = 0; c < C; c++) k[c] = gamma[c] * inv[c];
+  /* With a fused activation, dy is the gradient at its output: each pass takes the gradient at the
+     batch norm's output, act'(z) * dy, from z recomputed from x (no extra tensor read or kept).
+     One loop nest per activation, the activation a constant in each (see bn_backward_act). */
+  bn_backward_rows(act, dy, x, mean, inv, k, beta, alpha, rows, C, acc, part, along, shift, dx, dgamma, dbeta);
   free(acc); free(part); free(coef);
   return NULL;
+}
+
+HOT_LOOPS static void bias_add_loop(const float *x, const float *b, float *y, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *restrict xr = x + r * cols;
+    float *restrict yr = y + r * cols;
+    for (size_t c = 0; c < cols; c++) yr[c] = xr[c] + b[c];
+  }
 }
 
 /* biasAdd(memory, xOff, biasOff, yOff, rows, C): y[r, c] = x[r, c] + bias[c] (an Add broadcasting
@@ -1146,13 +1260,7 @@ static napi_value bias_add(napi_env env, napi_callback_info info) {
   float *ops[3];
   size_t rows, cols;
   if (!rows_args(env, info, "biasAdd", "(memory, xOff, biasOff, yOff, rows, C)", "MCM", ops, &rows, &cols)) return NULL;
-  const float *x = ops[0], *b = ops[1];
-  float *y = ops[2];
-  for (size_t r = 0; r < rows; r++) {
-    const float *restrict xr = x + r * cols;
-    float *restrict yr = y + r * cols;
-    for (size_t c = 0; c < cols; c++) yr[c] = xr[c] + b[c];
-  }
+  bias_add_loop(ops[0], ops[1], ops[2], rows, cols);
   return NULL;
 }
 
@@ -1182,15 +1290,24 @@ static inline float tanh_one(float x) {
   return x != x ? x : copysignf(y, x);
 }
 
+HOT_LOOPS static void tanh_loop(const float *x, float *y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = tanh_one(x[i]);
+}
+
 /* tanh(memory, xOff, yOff, count) */
 static napi_value tanh_kernel(napi_env env, napi_callback_info info) {
   float *ops[2];
   size_t n;
   if (!elementwise_args(env, info, "tanh", "(memory, xOff, yOff, count)", 2, ops, &n, NULL)) return NULL;
-  const float *x = ops[0];
-  float *y = ops[1];
-  for (size_t i = 0; i < n; i++) y[i] = tanh_one(x[i]);
+  tanh_loop(ops[0], ops[1], n);
   return NULL;
+}
+
+HOT_LOOPS static void tanh_grad_loop(const float *dy, const float *y, float *dx, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const float square = y[i] * y[i];
+    dx[i] = (1.f - square) * dy[i];
+  }
 }
 
 /* tanhGrad(memory, dyOff, yOff, dxOff, count): dx = (1 - y * y) * dy, tfjs's gradient of Tanh
@@ -1199,13 +1316,12 @@ static napi_value tanh_grad(napi_env env, napi_callback_info info) {
   float *ops[3];
   size_t n;
   if (!elementwise_args(env, info, "tanhGrad", "(memory, dyOff, yOff, dxOff, count)", 3, ops, &n, NULL)) return NULL;
-  const float *dy = ops[0], *y = ops[1];
-  float *dx = ops[2];
-  for (size_t i = 0; i < n; i++) {
-    const float square = y[i] * y[i];
-    dx[i] = (1.f - square) * dy[i];
-  }
+  tanh_grad_loop(ops[0], ops[1], ops[2], n);
   return NULL;
+}
+
+HOT_LOOPS static void relu_loop(const float *x, float *y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = x[i] < 0.f ? 0.f : x[i];
 }
 
 /* relu(memory, xOff, yOff, count): y = x < 0 ? 0 : x (NaN stays NaN). */
@@ -1213,10 +1329,16 @@ static napi_value relu(napi_env env, napi_callback_info info) {
   float *ops[2];
   size_t n;
   if (!elementwise_args(env, info, "relu", "(memory, xOff, yOff, count)", 2, ops, &n, NULL)) return NULL;
-  const float *x = ops[0];
-  float *y = ops[1];
-  for (size_t i = 0; i < n; i++) y[i] = x[i] < 0.f ? 0.f : x[i];
+  relu_loop(ops[0], ops[1], n);
   return NULL;
+}
+
+HOT_LOOPS static void relu_grad_loop(const float *dy, const float *x, float *dx, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float step = v > 0.f ? 1.f : (v != v ? v : 0.f);
+    dx[i] = dy[i] * step;
+  }
 }
 
 /*
@@ -1227,17 +1349,11 @@ static napi_value relu_grad(napi_env env, napi_callback_info info) {
   float *ops[3];
   size_t n;
   if (!elementwise_args(env, info, "reluGrad", "(memory, dyOff, xOff, dxOff, count)", 3, ops, &n, NULL)) return NULL;
-  const float *dy = ops[0], *x = ops[1];
-  float *dx = ops[2];
-  for (size_t i = 0; i < n; i++) {
-    const float v = x[i];
-    const float step = v > 0.f ? 1.f : (v != v ? v : 0.f);
-    dx[i] = dy[i] * step;
-  }
+  relu_grad_loop(ops[0], ops[1], ops[2], n);
   return NULL;
 }
 
-static void adam_loop(const float *restrict w, const float *restrict m, const float *restrict v,
+HOT_LOOPS static void adam_loop(const float *restrict w, const float *restrict m, const float *restrict v,
                       const float *restrict g, float *restrict ow, float *restrict om, float *restrict ov, size_t n,
                       float b1, float ob1, float b2, float ob2, float eps, float nlr, float c1, float c2) {
   for (size_t i = 0; i < n; i++) {

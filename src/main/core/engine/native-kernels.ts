@@ -68,10 +68,14 @@ export interface NativeAddon {
   /** params: [batchA, batchB, M, N, K, transposeA, transposeB, activation] */
   matmul(memory: Uint8Array, aOff: number, bOff: number, cOff: number, params: Int32Array,
     biasOff: number, leakyreluAlpha: number): void;
+  /** activation: 0 (none, the default), 1 (relu) or 3 (leakyrelu with alpha), applied to y. */
   bnForward(memory: Uint8Array, xOff: number, gammaOff: number, betaOff: number, yOff: number, meanOff: number,
-    varianceOff: number, invStdOff: number, rows: number, channels: number, epsilon: number): void;
+    varianceOff: number, invStdOff: number, rows: number, channels: number, epsilon: number,
+    activation?: number, alpha?: number): void;
+  /** With an activation (as bnForward's), dy is at its output and beta is needed. */
   bnBackward(memory: Uint8Array, dyOff: number, xOff: number, meanOff: number, invStdOff: number, gammaOff: number,
-    dxOff: number, dgammaOff: number, dbetaOff: number, rows: number, channels: number): void;
+    dxOff: number, dgammaOff: number, dbetaOff: number, rows: number, channels: number,
+    betaOff?: number, activation?: number, alpha?: number): void;
   relu(memory: Uint8Array, xOff: number, yOff: number, count: number): void;
   reluGrad(memory: Uint8Array, dyOff: number, xOff: number, dxOff: number, count: number): void;
   /** y[r, c] = x[r, c] + bias[c] */
@@ -361,9 +365,20 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
   // the last axis, and per group of rows where the attribute `groups` splits the batch into equal
   // parts (one kernel call a group, at offsets into the same tensors); the statistics come out as
   // [C], or [groups, C], and the backward pass takes them so and returns dgamma and dbeta per group.
+  /** The activation fused after batch norm (attrs activation: 'relu' | 'leakyrelu', alpha). */
+  const bnActivation = (attrs: unknown, kernel: string): [number, number] => {
+    const { activation = 'linear', alpha = 0 } = attrs as { activation?: string; alpha?: number };
+    const code = ACTIVATIONS[activation];
+    if (code !== ACTIVATIONS.linear && code !== ACTIVATIONS.relu && code !== ACTIVATIONS.leakyrelu) {
+      throw new Error(`${kernel}: no fused activation '${activation}' (linear, relu or leakyrelu)`);
+    }
+    return [code!, alpha];
+  };
+
   const bnForward: KernelFunc = (args) => {
     const { x, gamma, beta } = args.inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
     const { epsilon, groups = 1 } = args.attrs as { epsilon: number; groups?: number };
+    const [act, alpha] = bnActivation(args.attrs, BATCH_NORM_FORWARD_KERNEL);
     const channels = x.shape[x.shape.length - 1] ?? 0;
     const rows = sizeOf(x.shape) / Math.max(1, channels);
     if (channels < 1 || rows < 1 || sizeOf(gamma.shape) !== channels || sizeOf(beta.shape) !== channels) {
@@ -382,19 +397,22 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
       const part = g * groupRows * channels * 4;
       const stat = g * channels * 4;
       addon.bnForward(backend.wasm.HEAPU8, offsetOf(backend, x) + part, offsetOf(backend, gamma), offsetOf(backend, beta),
-        y + part, mean + stat, variance + stat, invStd + stat, groupRows, channels, epsilon);
+        y + part, mean + stat, variance + stat, invStd + stat, groupRows, channels, epsilon, act, alpha);
     }
     return outs;
   };
 
   const bnBackward: KernelFunc = (args) => {
-    const { dy, x, mean, invStd, gamma } = args.inputs as Record<'dy' | 'x' | 'mean' | 'invStd' | 'gamma', TensorInfo>;
+    const { dy, x, mean, invStd, gamma, beta } = args.inputs as
+      Record<'dy' | 'x' | 'mean' | 'invStd' | 'gamma', TensorInfo> & { beta?: TensorInfo };
+    const [act, alpha] = bnActivation(args.attrs, BATCH_NORM_BACKWARD_KERNEL);
     const channels = x.shape[x.shape.length - 1] ?? 0;
     const rows = sizeOf(x.shape) / Math.max(1, channels);
     const groups = channels < 1 ? 0 : sizeOf(mean.shape) / channels;
     if (channels < 1 || rows < 1 || sizeOf(dy.shape) !== sizeOf(x.shape) || sizeOf(gamma.shape) !== channels ||
       !Number.isInteger(groups) || groups < 1 || (x.shape[0] ?? 0) % groups !== 0 ||
-      sizeOf(invStd.shape) !== sizeOf(mean.shape)) {
+      sizeOf(invStd.shape) !== sizeOf(mean.shape) ||
+      (act !== ACTIVATIONS.linear && (beta == null || sizeOf(beta.shape) !== channels))) {
       throw new Error(`${BATCH_NORM_BACKWARD_KERNEL}: operands do not match x's channels`);
     }
     const backend = args.backend as unknown as WasmBackendLike;
@@ -407,7 +425,7 @@ function makeKernels(addon: NativeAddon, previous: Map<string, KernelConfig>): [
       const stat = g * channels * 4;
       addon.bnBackward(backend.wasm.HEAPU8, offsetOf(backend, dy) + part, offsetOf(backend, x) + part,
         offsetOf(backend, mean) + stat, offsetOf(backend, invStd) + stat, offsetOf(backend, gamma), dx + part,
-        dgamma + stat, dbeta + stat, groupRows, channels);
+        dgamma + stat, dbeta + stat, groupRows, channels, beta == null ? -1 : offsetOf(backend, beta), act, alpha);
     }
     return outs;
   };

@@ -516,6 +516,12 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     expect(() => addon.bnForward(memory, 0, 512, 528, 4000, 2048, 2064, 2080, 16, 4, 1e-3)).toThrow(/outside the memory/);
     expect(() => addon.bnBackward(memory, 0, 256, 512, 528, 544, 1024, 2048, 4090, 16, 4)).toThrow(/outside the memory/);
     expect(() => addon.bnBackward(memory, 0, 256, 512, 528, 544, 1024, 2048, 2064, 16, 0)).toThrow(/bad arguments/);
+    // A fused activation: relu (1) or leakyrelu (3) only; the backward pass needs beta in memory.
+    expect(() => addon.bnForward(memory, 0, 512, 528, 1024, 2048, 2064, 2080, 16, 4, 1e-3, 3, 0.2)).not.toThrow();
+    expect(() => addon.bnForward(memory, 0, 512, 528, 1024, 2048, 2064, 2080, 16, 4, 1e-3, 2, 0)).toThrow(/bad arguments/);
+    expect(() => addon.bnBackward(memory, 0, 256, 512, 528, 544, 1024, 2048, 2064, 16, 4, 528, 1, 0)).not.toThrow();
+    expect(() => addon.bnBackward(memory, 0, 256, 512, 528, 544, 1024, 2048, 2064, 16, 4, 4090, 1, 0)).toThrow(/outside the memory/);
+    expect(() => addon.bnBackward(memory, 0, 256, 512, 528, 544, 1024, 2048, 2064, 16, 4, 528, 4, 0)).toThrow(/bad arguments/);
   });
 
   it('can be taken out again, restoring the wasm training kernels', async () => {
