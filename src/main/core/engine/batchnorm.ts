@@ -73,6 +73,26 @@ export function stockLayerClass<T>(className: string): T {
 
 const StockBatchNormalization = stockLayerClass<StockBatchNormalizationClass>(STOCK_CLASS_NAME);
 
+/**
+ * An activation fused into the batch-norm op (training passes only): the ReLU or LeakyReLU layer
+ * that follows the batch norm in the model, applied in the same pass over the data. The backward
+ * pass recomputes the pre-activation from x where it needs act', so the op keeps nothing more.
+ */
+export type FusedActivation = { kind: 'relu' } | { kind: 'leakyrelu'; alpha: number };
+
+/** act(z), as the stock Relu and LeakyRelu ops compute it. */
+function applyActivation(z: Tensor, activation: FusedActivation | null): Tensor {
+  if (activation == null) return z;
+  return activation.kind === 'relu' ? tf.relu(z) : tf.leakyRelu(z, activation.alpha);
+}
+
+/** act'(z)·dy, as the stock Relu and LeakyRelu gradients compute it. */
+function activationGrad(dy: Tensor, z: Tensor, activation: FusedActivation | null): Tensor {
+  if (activation == null) return dy;
+  if (activation.kind === 'relu') return tf.mul(dy, tf.step(z));
+  return tf.where(tf.greater(z, 0), dy, tf.mul(dy, activation.alpha));
+}
+
 /** Per-channel batch statistics of a training pass, as the stock layer computes them. */
 export type BatchStatisticsCallback = (mean: Tensor, variance: Tensor) => void;
 
@@ -114,9 +134,14 @@ function groupForward(input: Tensor, scale: Tensor, offset: Tensor, epsilon: num
   return { value, mean, invStd };
 }
 
-/** The backward pass of one group: [dx, dgamma, dbeta]. */
-function groupBackward(dy: Tensor, xs: Tensor, m: Tensor, inv: Tensor, g: Tensor): Tensor[] {
+/**
+ * The backward pass of one group: [dx, dgamma, dbeta]. With a fused activation, `dyOut` is the
+ * gradient at its output and the pre-activation is recomputed exactly as groupForward computed it.
+ */
+function groupBackward(dyOut: Tensor, xs: Tensor, m: Tensor, inv: Tensor, g: Tensor, b: Tensor,
+  activation: FusedActivation | null): Tensor[] {
   const count = xs.size / xs.shape[xs.rank - 1]!;
+  const dy = activation == null ? dyOut : tf.tidy(() => activationGrad(dyOut, tf.add(tf.mul(tf.sub(xs, m), tf.mul(g, inv)), b), activation));
   // With d = x - mean (xhat = d·invstd) and k = gamma·invstd:
   //   dbeta = Σ dy,  dgamma = invstd · Σ dy·d,
   //   dx = k · (dy - d · (invstd² · Σ dy·d / N) - Σ dy / N).
@@ -134,6 +159,7 @@ function groupBackward(dy: Tensor, xs: Tensor, m: Tensor, inv: Tensor, g: Tensor
   residual.dispose();
   const dx = tf.mul(centred, tf.mul(g, inv));
   centred.dispose();
+  if (dy !== dyOut) dy.dispose();
   return [dx, tf.mul(sumDyD, inv), sumDy];
 }
 
@@ -148,6 +174,9 @@ function groupBackward(dy: Tensor, xs: Tensor, m: Tensor, inv: Tensor, g: Tensor
  * once a part, in order); gamma's and beta's gradients are the sums over the parts. The trainer
  * passes D's real and fake batches through D as one batch this way: every convolution runs once
  * on 2N images instead of twice on N, and batch norm still sees each batch alone, as in the papers.
+ *
+ * `activation` fuses the ReLU or LeakyReLU that follows into the op: it returns act(y), with
+ * act's gradient taken inside the op's (one pass less each way, one full-size tensor less kept).
  */
 export function batchNormTraining(
   x: Tensor,
@@ -156,6 +185,7 @@ export function batchNormTraining(
   epsilon: number,
   onStatistics?: BatchStatisticsCallback,
   groups = 1,
+  activation: FusedActivation | null = null,
 ): Tensor {
   if (x.rank < 2) throw new Error(`batchNormTraining needs an input of rank 2 or more (got rank ${x.rank})`);
   const channels = x.shape[x.rank - 1]!;
@@ -175,46 +205,54 @@ export function batchNormTraining(
   const perGroup = (t: Tensor): Tensor[] => (groups === 1 ? [t] : tf.unstack(t));
   /** Sums per-group parameter gradients ([groups, C]) into [C]. */
   const total = (t: Tensor): Tensor => (groups === 1 ? t : tf.sum(t, 0));
+  if (activation != null && !(activation.kind === 'relu' || (activation.kind === 'leakyrelu' && Number.isFinite(activation.alpha)))) {
+    throw new Error(`batchNormTraining: cannot fuse the activation ${JSON.stringify(activation)}`);
+  }
+  const actAttrs: Record<string, string | number> = activation == null ? {}
+    : { activation: activation.kind, alpha: activation.kind === 'leakyrelu' ? activation.alpha : 0 };
   const op = tf.customGrad((...args: (Tensor | ((tensors: Tensor[]) => void))[]) => {
     const [input, scale, offset] = args as [Tensor, Tensor, Tensor];
     const save = args[3] as (tensors: Tensor[]) => void;
     if (fused) {
       const [value, mean, variance, invStd] = tf.engine().runKernel(
-        BATCH_NORM_FORWARD_KERNEL, { x: input, gamma: scale, beta: offset }, { epsilon, groups }) as Tensor[];
+        BATCH_NORM_FORWARD_KERNEL, { x: input, gamma: scale, beta: offset }, { epsilon, groups, ...actAttrs }) as Tensor[];
       if (onStatistics) {
         const means = perGroup(mean!);
         const variances = perGroup(variance!);
         means.forEach((m, g) => onStatistics(m, variances[g]!));
         if (groups > 1) tf.dispose([...means, ...variances]);
       }
-      save([input, mean!, invStd!, scale]);
+      save([input, mean!, invStd!, scale, offset]);
       return {
         value: value!,
         gradFunc: (dy: Tensor, saved: Tensor[]) => {
-          const [xs, m, inv, g] = saved as [Tensor, Tensor, Tensor, Tensor];
-          const [dx, dgamma, dbeta] = tf.engine().runKernel(
-            BATCH_NORM_BACKWARD_KERNEL, { dy, x: xs, mean: m, invStd: inv, gamma: g }, {}) as Tensor[];
+          const [xs, m, inv, g, b] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor];
+          const inputs: Record<string, Tensor> = { dy, x: xs, mean: m, invStd: inv, gamma: g };
+          if (activation != null) inputs['beta'] = b;
+          const [dx, dgamma, dbeta] = tf.engine().runKernel(BATCH_NORM_BACKWARD_KERNEL, inputs, actAttrs) as Tensor[];
           return [dx!, total(dgamma!), total(dbeta!)];
         },
       };
     }
     const parts = groups === 1 ? [input] : tf.split(input, groups, 0);
     const outs = parts.map((part) => groupForward(part, scale, offset, epsilon, onStatistics));
-    const value = groups === 1 ? outs[0]!.value : tf.concat(outs.map((o) => o.value), 0);
+    const normalised = groups === 1 ? outs[0]!.value : tf.concat(outs.map((o) => o.value), 0);
+    const value = applyActivation(normalised, activation);
+    if (value !== normalised) normalised.dispose();
     const mean = groups === 1 ? outs[0]!.mean : tf.stack(outs.map((o) => o.mean));
     const invStd = groups === 1 ? outs[0]!.invStd : tf.stack(outs.map((o) => o.invStd));
     if (groups > 1) tf.dispose([...parts, ...outs.flatMap((o) => [o.value, o.mean, o.invStd])]);
-    save([input, mean, invStd, scale]);
+    save([input, mean, invStd, scale, offset]);
     return {
       value,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [xs, m, inv, g] = saved as [Tensor, Tensor, Tensor, Tensor];
-        if (groups === 1) return groupBackward(dy, xs, m, inv, g);
+        const [xs, m, inv, g, b] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor];
+        if (groups === 1) return groupBackward(dy, xs, m, inv, g, b, activation);
         const dys = tf.split(dy, groups, 0);
         const xParts = tf.split(xs, groups, 0);
         const ms = tf.unstack(m);
         const invs = tf.unstack(inv);
-        const grads = dys.map((d, i) => groupBackward(d, xParts[i]!, ms[i]!, invs[i]!, g));
+        const grads = dys.map((d, i) => groupBackward(d, xParts[i]!, ms[i]!, invs[i]!, g, b, activation));
         return [tf.concat(grads.map((r) => r[0]!), 0), tf.addN(grads.map((r) => r[1]!)), tf.addN(grads.map((r) => r[2]!))];
       },
     };
@@ -251,8 +289,20 @@ export class FusedBatchNormalization extends StockBatchNormalization {
   /** The stock class name: models save (and load) as plain 'BatchNormalization'. */
   static override className = STOCK_CLASS_NAME;
 
+  /** The activation layer after this one whose activation training passes fuse in (fuseActivation). */
+  private fusedWith: ActivationAfterBatchNorm | null = null;
+
   constructor(args?: BatchNormalizationArgs) {
     super(args);
+  }
+
+  /**
+   * Fuses `next` (applied to this layer's output in the model) into this layer's training pass:
+   * the batch-norm op applies its activation, and `next` passes that output on unchanged. In
+   * inference (and where the pass is not fused) both layers run as the stock layers do.
+   */
+  fuseActivation(next: ActivationAfterBatchNorm): void {
+    this.fusedWith = next;
   }
 
   override call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor | Tensor[] {
@@ -270,12 +320,16 @@ export class FusedBatchNormalization extends StockBatchNormalization {
     }
     const gamma = this.gamma.read();
     const beta = this.beta.read();
-    return tf.tidy(() =>
+    const next = this.fusedWith;
+    const activation = next?.fusableActivation() ?? null;
+    const y = tf.tidy(() =>
       batchNormTraining(x, gamma, beta, this.epsilon, (mean, variance) => {
         this.updateMovingAverage(this.movingMean, mean);
         this.updateMovingAverage(this.movingVariance, variance);
-      }, groups),
+      }, groups, activation),
     );
+    if (activation != null) activatedFor.set(y, next!);
+    return y;
   }
 
   /** The stock layer's update, operation for operation: v ← v - (v - value)·(1 - momentum). */
@@ -293,3 +347,55 @@ export class FusedBatchNormalization extends StockBatchNormalization {
 export function batchNormalization(args?: BatchNormalizationArgs): FusedBatchNormalization {
   return new FusedBatchNormalization(args);
 }
+
+/**
+ * Outputs of fused training passes that already carry the activation, each with the activation
+ * layer that is to pass it on unchanged.
+ */
+const activatedFor = new WeakMap<Tensor, tf.layers.Layer>();
+
+/** Passes `inputs` on (as a new tensor sharing its data) where `layer`'s activation is already applied. */
+function alreadyActivated(layer: tf.layers.Layer, inputs: Tensor | Tensor[]): Tensor | null {
+  const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0]! : null) : inputs;
+  if (x == null || activatedFor.get(x) !== layer) return null;
+  activatedFor.delete(x);
+  return tf.clone(x);
+}
+
+interface StockActivationLayer extends tf.layers.Layer {
+  call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor | Tensor[];
+}
+type StockReLUClass = (new (args?: { maxValue?: number }) => StockActivationLayer & { readonly maxValue?: number | null }) & { className: string };
+type StockLeakyReLUClass = (new (args?: { alpha?: number }) => StockActivationLayer & { readonly alpha: number }) & { className: string };
+
+const StockReLU = stockLayerClass<StockReLUClass>('ReLU');
+const StockLeakyReLU = stockLayerClass<StockLeakyReLUClass>('LeakyReLU');
+
+/** The stock ReLU layer, which a batch norm before it can fuse into its training pass. */
+export class ReLUAfterBatchNorm extends StockReLU {
+  static override className = 'ReLU';
+
+  /** The activation the batch norm applies for this layer (none with a maxValue). */
+  fusableActivation(): FusedActivation | null {
+    return this.maxValue == null ? { kind: 'relu' } : null;
+  }
+
+  override call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor | Tensor[] {
+    return alreadyActivated(this, inputs) ?? super.call(inputs, kwargs);
+  }
+}
+
+/** The stock LeakyReLU layer, which a batch norm before it can fuse into its training pass. */
+export class LeakyReLUAfterBatchNorm extends StockLeakyReLU {
+  static override className = 'LeakyReLU';
+
+  fusableActivation(): FusedActivation | null {
+    return { kind: 'leakyrelu', alpha: this.alpha };
+  }
+
+  override call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor | Tensor[] {
+    return alreadyActivated(this, inputs) ?? super.call(inputs, kwargs);
+  }
+}
+
+export type ActivationAfterBatchNorm = ReLUAfterBatchNorm | LeakyReLUAfterBatchNorm;

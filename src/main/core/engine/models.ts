@@ -14,7 +14,7 @@
 // D outputs logits (no sigmoid); the loss applies the sigmoid. All weights start from N(0, 0.02)
 // (batchnorm scales from N(1, 0.02)), as in the DCGAN paper.
 import * as tf from '@tensorflow/tfjs';
-import { batchNormalization } from './batchnorm';
+import { batchNormalization, LeakyReLUAfterBatchNorm, ReLUAfterBatchNorm } from './batchnorm';
 import { conv2d } from './conv-layer';
 import type { ModelConfig } from '../../../shared/types';
 import { mixSeed, Stream } from './rng';
@@ -108,6 +108,17 @@ function batchNorm(init: Init) {
   return batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, gammaInitializer: init.gamma() });
 }
 
+/**
+ * Batch norm and then ReLU (alpha null) or LeakyReLU: two stock layers in the saved model, one
+ * fused op in a training pass (see FusedBatchNormalization.fuseActivation).
+ */
+function batchNormThen(x: tf.SymbolicTensor, init: Init, leakAlpha: number | null): tf.SymbolicTensor {
+  const bn = batchNorm(init);
+  const act = leakAlpha == null ? new ReLUAfterBatchNorm() : new LeakyReLUAfterBatchNorm({ alpha: leakAlpha });
+  bn.fuseActivation(act);
+  return act.apply(bn.apply(x)) as tf.SymbolicTensor;
+}
+
 function deconv(filters: number, kernel: number, strides: number, padding: 'same' | 'valid', init: Init, useBias: boolean) {
   return tf.layers.conv2dTranspose({ filters, kernelSize: kernel, strides, padding, useBias, kernelInitializer: init.weights() });
 }
@@ -130,20 +141,17 @@ function dcganGenerator(config: ModelConfig, init: Init, conditional: boolean): 
   let x: tf.SymbolicTensor;
   if (config.size === 28) {
     x = tf.layers.dense({ units: 7 * 7 * widths[0]!, useBias: false, kernelInitializer: init.weights() }).apply(joined) as tf.SymbolicTensor;
-    x = batchNorm(init).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+    x = batchNormThen(x, init, null);
     x = tf.layers.reshape({ targetShape: [7, 7, widths[0]!] }).apply(x) as tf.SymbolicTensor;
   } else {
     const width = (joined.shape[1] as number);
     x = tf.layers.reshape({ targetShape: [1, 1, width] }).apply(joined) as tf.SymbolicTensor;
     x = deconv(widths[0]!, 4, 1, 'valid', init, false).apply(x) as tf.SymbolicTensor; // 1x1 → 4x4
-    x = batchNorm(init).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+    x = batchNormThen(x, init, null);
   }
   for (const filters of widths.slice(1)) {
     x = deconv(filters, 4, 2, 'same', init, false).apply(x) as tf.SymbolicTensor;
-    x = batchNorm(init).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+    x = batchNormThen(x, init, null);
   }
   x = deconv(config.channels, 4, 2, 'same', init, config.size === 28).apply(x) as tf.SymbolicTensor;
   x = tf.layers.activation({ activation: 'tanh' }).apply(x) as tf.SymbolicTensor;
@@ -166,8 +174,7 @@ function dcganDiscriminator(config: ModelConfig, init: Init, conditional: boolea
   widths.forEach((filters, i) => {
     // Bias only where no batchnorm follows; the 64 px paper stack has none at all.
     x = conv(filters, 4, 2, 'same', init, i === 0 && size === 28).apply(x) as tf.SymbolicTensor;
-    if (i > 0) x = batchNorm(init).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.leakyReLU({ alpha: LEAK }).apply(x) as tf.SymbolicTensor;
+    x = i > 0 ? batchNormThen(x, init, LEAK) : (tf.layers.leakyReLU({ alpha: LEAK }).apply(x) as tf.SymbolicTensor);
   });
   if (size === 28) {
     x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
@@ -184,8 +191,7 @@ function mlpGenerator(config: ModelConfig, init: Init, conditional: boolean): tf
   let x = joined;
   [128, 256, 512, 1024].forEach((units, i) => {
     x = tf.layers.dense({ units, kernelInitializer: init.weights() }).apply(x) as tf.SymbolicTensor;
-    if (i > 0) x = batchNorm(init).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.leakyReLU({ alpha: LEAK }).apply(x) as tf.SymbolicTensor;
+    x = i > 0 ? batchNormThen(x, init, LEAK) : (tf.layers.leakyReLU({ alpha: LEAK }).apply(x) as tf.SymbolicTensor);
   });
   const pixels = config.size * config.size * config.channels;
   x = tf.layers.dense({ units: pixels, activation: 'tanh', kernelInitializer: init.weights() }).apply(x) as tf.SymbolicTensor;

@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchNormalization, batchNormTraining, FusedBatchNormalization, withBatchGroups } from '../../../../src/main/core/engine/batchnorm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { batchNormalization, batchNormTraining, FusedBatchNormalization, LeakyReLUAfterBatchNorm, ReLUAfterBatchNorm, withBatchGroups } from '../../../../src/main/core/engine/batchnorm';
+import type { FusedActivation } from '../../../../src/main/core/engine/batchnorm';
 import { nativeKernelsRegistered, nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../../../../src/main/core/engine/native-kernels';
+import type { NativeAddon } from '../../../../src/main/core/engine/native-kernels';
 import { registerWasmTrainingKernels } from '../../../../src/main/core/engine/wasm-kernels';
 import { values } from '../../../helpers/kernel-cases';
 import { exportAndReload } from '../../../helpers/layers-export';
@@ -397,4 +399,150 @@ describe('batch groups: one training pass over concatenated batches, statistics 
     expect(() => withBatchGroups(0, () => 1)).toThrow(/positive integer/);
     tf.dispose([x, g, b]);
   });
+});
+
+describe('an activation fused into batch norm (the ReLU or LeakyReLU layer after it)', () => {
+  let previousBackend = '';
+  beforeAll(() => {
+    previousBackend = tf.getBackend();
+  });
+  afterAll(async () => {
+    unregisterNativeKernels();
+    if (previousBackend) await tf.setBackend(previousBackend);
+  });
+
+  async function use(backend: 'cpu' | 'wasm', native: boolean): Promise<void> {
+    expect(await tf.setBackend(backend)).toBe(true);
+    if (native) {
+      registerWasmTrainingKernels();
+      registerNativeKernels();
+      expect(nativeKernelsRegistered()).toBe(true);
+    } else {
+      unregisterNativeKernels();
+    }
+  }
+
+  /** Output and gradients (x, gamma, beta) of Σ w·f(x, gamma, beta). */
+  function gradsOf(f: (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor, shape: number[]) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const c = shape[shape.length - 1]!;
+    const x = tf.tensor(values(size, 51, -2, 3), shape);
+    const gamma = tf.tensor1d(values(c, 52, 0.5, 1.5));
+    const beta = tf.tensor1d(values(c, 53, -0.5, 0.5));
+    const w = tf.tensor(values(size, 54), shape);
+    try {
+      const y = tf.tidy(() => f(x, gamma, beta).dataSync().slice());
+      const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), w)))([x, gamma, beta]);
+      const out = { y, grads: grads.map((t) => t.dataSync().slice()) };
+      tf.dispose(grads);
+      return out;
+    } finally {
+      tf.dispose([x, gamma, beta, w]);
+    }
+  }
+
+  const activations: FusedActivation[] = [{ kind: 'relu' }, { kind: 'leakyrelu', alpha: 0.2 }];
+  const setups: [string, 'cpu' | 'wasm', boolean][] = [
+    ['cpu (tf ops)', 'cpu', false],
+    ['wasm with the native kernels', 'wasm', true],
+  ];
+  for (const [label, backend, native] of setups) {
+    for (const activation of activations) {
+      for (const groups of [1, 2]) {
+        it.skipIf(native && !nativeStatus().available)(`${label}, ${activation.kind}, ${groups} group(s): act(batch norm) and its gradients, as the two ops`, async () => {
+          await use(backend, native);
+          const shape = [4, 3, 3, 6];
+          const stock = (y: tf.Tensor) => (activation.kind === 'relu' ? tf.relu(y) : tf.leakyRelu(y, activation.alpha));
+          const ref = gradsOf((x, g, b) => stock(batchNormTraining(x, g, b, EPSILON, undefined, groups)), shape);
+          const plain = gradsOf((x, g, b) => batchNormTraining(x, g, b, EPSILON, undefined, groups), shape);
+          const status = nativeStatus();
+          const spy = native && status.available ? vi.spyOn(status.addon as NativeAddon, 'bnBackward') : null;
+          expect(spy != null).toBe(native);
+          const got = gradsOf((x, g, b) => batchNormTraining(x, g, b, EPSILON, undefined, groups, activation), shape);
+          if (spy) {
+            // The native backward pass ran with the activation (code 1 relu, 3 leakyrelu).
+            expect(spy.mock.calls.map((c) => c[12])).toEqual(Array(groups).fill(activation.kind === 'relu' ? 1 : 3));
+            spy.mockRestore();
+          }
+          expect(relativeError(got.y, ref.y), 'y').toBeLessThan(TOLERANCE);
+          got.grads.forEach((g, i) => expect(relativeError(g, ref.grads[i]!), `grad ${i}`).toBeLessThan(TOLERANCE));
+          // The counter-check: the activation did something (about half the outputs are negative
+          // before it) and changes every gradient.
+          expect(plain.y.filter((v) => v < 0).length).toBeGreaterThan(plain.y.length / 4);
+          expect(relativeError(got.y, plain.y)).toBeGreaterThan(0.05);
+          plain.grads.forEach((g, i) => expect(relativeError(got.grads[i]!, g), `grad ${i} without the activation`).toBeGreaterThan(0.01));
+        });
+      }
+    }
+  }
+
+  it('refuses an activation it cannot fuse', async () => {
+    await use('cpu', false);
+    const x = tf.ones([4, 3]);
+    const g = tf.ones([3]);
+    const b = tf.zeros([3]);
+    expect(() => batchNormTraining(x, g, b, EPSILON, undefined, 1, { kind: 'tanh' } as unknown as FusedActivation)).toThrow(/cannot fuse/);
+    expect(() => batchNormTraining(x, g, b, EPSILON, undefined, 1, { kind: 'leakyrelu', alpha: Number.NaN })).toThrow(/cannot fuse/);
+    tf.dispose([x, g, b]);
+  });
+
+  /** conv → batch norm → activation → dense, with the fused pair or the two stock layers. */
+  function model(fused: boolean, leak: number | null): tf.LayersModel {
+    const input = tf.input({ shape: [5, 5, 3] });
+    let h = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.randomNormal({ seed: 3 }) }).apply(input) as tf.SymbolicTensor;
+    const args = { momentum: MOMENTUM, epsilon: EPSILON, betaInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 4 }) };
+    if (fused) {
+      const bn = batchNormalization(args);
+      const act = leak == null ? new ReLUAfterBatchNorm() : new LeakyReLUAfterBatchNorm({ alpha: leak });
+      bn.fuseActivation(act);
+      h = act.apply(bn.apply(h)) as tf.SymbolicTensor;
+    } else {
+      h = tf.layers.batchNormalization(args).apply(h) as tf.SymbolicTensor;
+      h = (leak == null ? tf.layers.reLU() : tf.layers.leakyReLU({ alpha: leak })).apply(h) as tf.SymbolicTensor;
+    }
+    h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
+    h = tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.randomNormal({ seed: 5 }) }).apply(h) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: h });
+  }
+
+  for (const [label, backend, native] of setups) {
+    for (const leak of [null, 0.2]) {
+      it.skipIf(native && !nativeStatus().available)(`${label}: a model with the fused pair (${leak == null ? 'ReLU' : 'LeakyReLU'}) trains and predicts as the stock layers`, async () => {
+        await use(backend, native);
+        const stock = model(false, leak);
+        const fused = model(true, leak);
+        fused.setWeights(stock.getWeights());
+        const x = tf.tensor4d(values(6 * 5 * 5 * 3, 60, -1, 2), [6, 5, 5, 3]);
+        try {
+          const pass = (m: tf.LayersModel) => {
+            const vars = m.trainableWeights.map((v) => v.read() as tf.Variable);
+            const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(m.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, vars);
+            const out = [value.dataSync()[0]!, ...vars.map((v) => grads[v.name]!.dataSync().slice())] as const;
+            tf.dispose([value, ...Object.values(grads)]);
+            return out;
+          };
+          const [lossStock, ...gradsStock] = pass(stock);
+          const before = tf.memory().numTensors;
+          const [lossFused, ...gradsFused] = pass(fused);
+          expect(tf.memory().numTensors, 'tensors left by a fused training pass').toBe(before);
+          expect(Math.abs(lossFused - lossStock) / lossStock).toBeLessThan(TOLERANCE);
+          gradsFused.forEach((g, i) => expect(relativeError(g as Float32Array, gradsStock[i] as Float32Array), `gradient ${i}`).toBeLessThan(TOLERANCE));
+          // Moving statistics moved the same way; inference is the stock computation.
+          stock.getWeights().forEach((w, i) => expect(relativeError(fused.getWeights()[i]!.dataSync(), w.dataSync())).toBeLessThan(TOLERANCE));
+          const [ps, pf] = tf.tidy(() => [stock.predict(x) as tf.Tensor, fused.predict(x) as tf.Tensor].map((t) => t.dataSync().slice()));
+          expect(relativeError(pf!, ps!)).toBeLessThan(TOLERANCE);
+          // The activation layer on a tensor the batch norm did not make still applies itself.
+          const act = fused.layers.find((l) => l instanceof ReLUAfterBatchNorm || l instanceof LeakyReLUAfterBatchNorm)!;
+          const applied = tf.tidy(() => (act.apply(tf.tensor1d([-2, 3]), { training: true }) as tf.Tensor).dataSync().slice());
+          expect(Array.from(applied)).toEqual([leak == null ? 0 : -2 * leak, 3].map((v) => Math.fround(v)));
+          // Saved as the stock classes.
+          expect(fused.layers.map((l) => l.getClassName())).toEqual(stock.layers.map((l) => l.getClassName()));
+        } finally {
+          x.dispose();
+          stock.dispose();
+          fused.dispose();
+        }
+      });
+    }
+  }
 });
