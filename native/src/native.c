@@ -1052,33 +1052,40 @@ HOT_LOOPS static void bn_forward_rows(const float *x, const float *restrict gamm
                                       float *restrict mean, float *restrict var, float *restrict inv, size_t rows,
                                       size_t C, float eps, int act, float alpha, double *restrict acc,
                                       float *restrict part, float *restrict k) {
+  /* Mean and variance in one pass over memory: per block of rows (in cache), the mean and the sum of
+     squared deviations from it, in two passes over the block in float, both taken from the block's
+     first row (a shift, so that a mean far from 0 loses no precision); the blocks merged in double
+     (Chan, Golub and LeVeque's pairwise update). As accurate as two passes over x. */
+  double *restrict m = acc, *restrict m2 = acc + C;
+  float *restrict bmean = part, *restrict bm2 = part + C, *restrict shift = part + 2 * C;
+  size_t n = 0;
   for (size_t r0 = 0; r0 < rows; r0 += BN_BLOCK) {
-    const size_t r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
-    memset(part, 0, C * sizeof(float));
+    const size_t r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows, nb = r1 - r0;
+    memset(part, 0, 2 * C * sizeof(float));
+    memcpy(shift, x + r0 * C, C * sizeof(float));
     for (size_t r = r0; r < r1; r++) {
       const float *restrict xr = x + r * C;
-      for (size_t c = 0; c < C; c++) part[c] += xr[c];
+      for (size_t c = 0; c < C; c++) bmean[c] += xr[c] - shift[c];
     }
-    for (size_t c = 0; c < C; c++) acc[c] += part[c];
-  }
-  for (size_t c = 0; c < C; c++) {
-    mean[c] = (float)(acc[c] / (double)rows);
-    acc[c] = 0;
-  }
-  for (size_t r0 = 0; r0 < rows; r0 += BN_BLOCK) {
-    const size_t r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
-    memset(part, 0, C * sizeof(float));
+    for (size_t c = 0; c < C; c++) bmean[c] /= (float)nb; /* the block's mean - shift */
     for (size_t r = r0; r < r1; r++) {
       const float *restrict xr = x + r * C;
       for (size_t c = 0; c < C; c++) {
-        const float d = xr[c] - mean[c];
-        part[c] += d * d;
+        const float d = (xr[c] - shift[c]) - bmean[c];
+        bm2[c] += d * d;
       }
     }
-    for (size_t c = 0; c < C; c++) acc[c] += part[c];
+    const double w = (double)nb / (double)(n + nb), nw = (double)n * w;
+    for (size_t c = 0; c < C; c++) {
+      const double delta = ((double)shift[c] + (double)bmean[c]) - m[c];
+      m[c] += delta * w;
+      m2[c] += (double)bm2[c] + delta * delta * nw;
+    }
+    n += nb;
   }
   for (size_t c = 0; c < C; c++) {
-    var[c] = (float)(acc[c] / (double)rows);
+    mean[c] = (float)m[c];
+    var[c] = (float)(m2[c] / (double)rows);
     inv[c] = 1.f / sqrtf(var[c] + eps);
     k[c] = gamma[c] * inv[c];
   }
@@ -1121,8 +1128,8 @@ static napi_value bn_forward(napi_env env, napi_callback_info info) {
   float *var = arg_operand(env, argv[6], base, length, C);
   float *inv = arg_operand(env, argv[7], base, length, C);
   if (!x || !gamma || !beta || !y || !mean || !var || !inv) return throw_range(env, "bnForward: an operand lies outside the memory");
-  double *acc = (double *)calloc(C, sizeof(double));
-  float *part = (float *)malloc(C * sizeof(float));
+  double *acc = (double *)calloc(2 * C, sizeof(double));
+  float *part = (float *)malloc(3 * C * sizeof(float));
   float *k = (float *)malloc(C * sizeof(float));
   if (!acc || !part || !k) {
     free(acc); free(part); free(k);

@@ -482,6 +482,33 @@ describe.skipIf(!status.available)('native convolution kernels (OpenBLAS) agains
     expect(await run(true)).toEqual(await run(false));
   });
 
+  it('bnForward: batch statistics as accurate as two passes over x, for a mean 10^5 times the spread', () => {
+    // 300 rows (5 blocks of the kernel's 64) x 3 channels, 1000 + 0.01 * noise, with a drift
+    // between the blocks; the reference is the two-pass computation in double on the same floats.
+    const rows = 300;
+    const C = 3;
+    const x = new Float32Array(rows * C);
+    const noise = values(rows * C, 77, -1, 1);
+    for (let i = 0; i < x.length; i++) x[i] = 1000 + 0.01 * noise[i]! + 0.002 * Math.floor(i / C / 64) * ((i % C) - 1);
+    const memory = new Uint8Array(new SharedArrayBuffer(x.byteLength + 16 * 4 * C));
+    const f = new Float32Array(memory.buffer);
+    f.set(x);
+    const at = (slot: number) => x.byteLength + slot * 4 * C; // gamma, beta, y (rows*C), mean, variance, invStd
+    f.fill(1, at(0) / 4, at(0) / 4 + C);
+    const yOff = 0; // y over x: the kernel reads x before it writes each row of y
+    addon.bnForward(memory, 0, at(0), at(1), yOff, at(2), at(3), at(4), rows, C, 1e-5);
+    for (let c = 0; c < C; c++) {
+      let mean = 0;
+      for (let r = 0; r < rows; r++) mean += x[r * C + c]!;
+      mean /= rows;
+      let variance = 0;
+      for (let r = 0; r < rows; r++) variance += (x[r * C + c]! - mean) ** 2;
+      variance /= rows;
+      expect(Math.abs(f[at(2) / 4 + c]! - mean) / 0.01, `mean ${c}`).toBeLessThan(1e-2);
+      expect(Math.abs(f[at(3) / 4 + c]! - variance) / variance, `variance ${c}`).toBeLessThan(1e-4);
+    }
+  });
+
   it('refuses operands outside the memory and bad parameters with a RangeError', () => {
     const memory = new Uint8Array(new SharedArrayBuffer(4096));
     //                       N  H  W Cin OH OW Co KH KW SH SW DH DW PT PL act
