@@ -354,12 +354,21 @@ export function batchNormalization(args?: BatchNormalizationArgs): FusedBatchNor
  */
 const activatedFor = new WeakMap<Tensor, tf.layers.Layer>();
 
-/** Passes `inputs` on (as a new tensor sharing its data) where `layer`'s activation is already applied. */
+/**
+ * x as a new tensor (sharing x's data where the backend's Identity does, as GAN Studio's wasm one
+ * does), with dy itself as x's gradient: tfjs's own Identity gradient copies dy (a cast), a full
+ * pass over the tensor for nothing.
+ */
+const passOn = tf.customGrad(((x: Tensor) => ({ value: tf.clone(x), gradFunc: (dy: Tensor) => dy })) as never) as unknown as (x: Tensor) => Tensor;
+const PASS_ON_SCOPE = 'GanStudioPassOn';
+
+/** Passes `inputs` on unchanged where `layer`'s activation is already applied. */
 function alreadyActivated(layer: tf.layers.Layer, inputs: Tensor | Tensor[]): Tensor | null {
   const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0]! : null) : inputs;
   if (x == null || activatedFor.get(x) !== layer) return null;
   activatedFor.delete(x);
-  return tf.clone(x);
+  // In a scope of its own: see the end of batchNormTraining.
+  return tf.tidy(PASS_ON_SCOPE, () => passOn(x));
 }
 
 interface StockActivationLayer extends tf.layers.Layer {
