@@ -60,13 +60,17 @@ const LOOP_RESOLUTION_MS = 10;
 
 interface BenchModel {
   model: ModelConfig;
-  /** Timed steps when --steps is not given (DCGAN-64 takes seconds a step on wasm). */
+  /**
+   * Timed steps a run when --steps is not given: runs of about 1 s (ours) and 5 s (the peer's) or
+   * more, so that a slow spell of a shared machine (some seconds long) moves one run's figure less.
+   * (DCGAN-64 takes ~12 s a step on wasm without gan-studio-native.)
+   */
   defaultSteps: number;
 }
 
 const MODELS: Record<string, BenchModel> = {
-  dcgan28: { model: { kind: 'dcgan', size: 28, channels: 1, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 10 },
-  dcgan64: { model: { kind: 'dcgan', size: 64, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 3 },
+  dcgan28: { model: { kind: 'dcgan', size: 28, channels: 1, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 20 },
+  dcgan64: { model: { kind: 'dcgan', size: 64, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 5 },
 };
 
 const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--repeat N] [--no-train] [--no-kernels] [--no-import] [--no-loop] [--loop-steps N] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--peer-blas system|reference|both] [--python CMD] [--profile] [--json]
