@@ -78,6 +78,18 @@ function trainingPass(layer: Layer, x: tf.Variable, w: tf.Tensor) {
   return result;
 }
 
+/** In a describe: puts the backend back (and takes the native kernels out) after its tests. */
+function restoreBackendAfterAll(): void {
+  let previousBackend = '';
+  beforeAll(() => {
+    previousBackend = tf.getBackend();
+  });
+  afterAll(async () => {
+    unregisterNativeKernels();
+    if (previousBackend) await tf.setBackend(previousBackend);
+  });
+}
+
 const shapes: { name: string; shape: number[]; offset: number }[] = [
   { name: '2D dense [N, C]', shape: [16, 12], offset: 0 },
   { name: '4D NHWC', shape: [4, 5, 6, 8], offset: 0 },
@@ -313,14 +325,7 @@ describe('fused batchnorm layer on wasm (against the stock layer on cpu)', () =>
 });
 
 describe('batch groups: one training pass over concatenated batches, statistics per batch', () => {
-  let previousBackend = '';
-  beforeAll(() => {
-    previousBackend = tf.getBackend();
-  });
-  afterAll(async () => {
-    unregisterNativeKernels();
-    if (previousBackend) await tf.setBackend(previousBackend);
-  });
+  restoreBackendAfterAll();
 
   /** Output, gradients (x, gamma, beta) and the weights after, for `parts` batches of `shape`. */
   function pass(parts: Float32Array[], shape: number[], mode: 'per batch' | 'groups' | 'pooled') {
@@ -402,14 +407,7 @@ describe('batch groups: one training pass over concatenated batches, statistics 
 });
 
 describe('an activation fused into batch norm (the ReLU or LeakyReLU layer after it)', () => {
-  let previousBackend = '';
-  beforeAll(() => {
-    previousBackend = tf.getBackend();
-  });
-  afterAll(async () => {
-    unregisterNativeKernels();
-    if (previousBackend) await tf.setBackend(previousBackend);
-  });
+  restoreBackendAfterAll();
 
   async function use(backend: 'cpu' | 'wasm', native: boolean): Promise<void> {
     expect(await tf.setBackend(backend)).toBe(true);
