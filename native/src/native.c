@@ -883,13 +883,26 @@ static int rows_args(napi_env env, napi_callback_info info, const char *name, co
   return 1;
 }
 
+/*
+ * The activations and their gradients element by element, as tfjs computes them (the kernels below
+ * and batch norm's fused activation use these). Both values computed, then selected: branch-free,
+ * so the loops vectorise.
+ */
+static inline float relu_one(float x) { return x < 0.f ? 0.f : x; } /* NaN stays NaN */
+static inline float leaky_relu_one(float x, float a) {
+  const float scaled = a * x;
+  return x < 0.f ? scaled : x;
+}
+/* dy * step(x): dy where x > 0, dy * 0 where x <= 0, NaN where x is NaN. */
+static inline float relu_grad_one(float g, float x) { return g * (x > 0.f ? 1.f : (x != x ? x : 0.f)); }
+static inline float leaky_relu_grad_one(float g, float x, float a) {
+  const float scaled = a * g;
+  return x > 0.f ? g : scaled;
+}
+
 /* leakyRelu(memory, xOff, yOff, count, alpha): y = x < 0 ? alpha * x : x. */
 HOT_LOOPS static void leaky_relu_loop(const float *x, float *y, size_t n, float a) {
-  /* Both values computed, then selected: branch-free, so the compiler vectorises the loop. */
-  for (size_t i = 0; i < n; i++) {
-    const float v = x[i], scaled = a * v;
-    y[i] = v < 0.f ? scaled : v;
-  }
+  for (size_t i = 0; i < n; i++) y[i] = leaky_relu_one(x[i], a);
 }
 
 static napi_value leaky_relu(napi_env env, napi_callback_info info) {
@@ -902,10 +915,7 @@ static napi_value leaky_relu(napi_env env, napi_callback_info info) {
 }
 
 HOT_LOOPS static void leaky_relu_grad_loop(const float *dy, const float *x, float *dx, size_t n, float a) {
-  for (size_t i = 0; i < n; i++) {
-    const float g = dy[i], scaled = a * g;
-    dx[i] = x[i] > 0.f ? g : scaled;
-  }
+  for (size_t i = 0; i < n; i++) dx[i] = leaky_relu_grad_one(dy[i], x[i], a);
 }
 
 /* leakyReluGrad(memory, dyOff, xOff, dxOff, count, alpha): dx = x > 0 ? dy : alpha * dy. */
@@ -1089,20 +1099,14 @@ HOT_LOOPS static void bn_forward_rows(const float *x, const float *restrict gamm
     inv[c] = 1.f / sqrtf(var[c] + eps);
     k[c] = gamma[c] * inv[c];
   }
-  /* The activation that follows (ACT_RELU, ACT_LEAKYRELU), fused: as the relu and leakyRelu kernels. */
+  /* The activation that follows (ACT_RELU, ACT_LEAKYRELU), fused. */
   for (size_t r = 0; r < rows; r++) {
     const float *restrict xr = x + r * C;
     float *restrict yr = y + r * C;
     if (act == ACT_RELU) {
-      for (size_t c = 0; c < C; c++) {
-        const float z = bn_value(xr[c], mean[c], k[c], beta[c]);
-        yr[c] = z < 0.f ? 0.f : z;
-      }
+      for (size_t c = 0; c < C; c++) yr[c] = relu_one(bn_value(xr[c], mean[c], k[c], beta[c]));
     } else if (act == ACT_LEAKYRELU) {
-      for (size_t c = 0; c < C; c++) {
-        const float z = bn_value(xr[c], mean[c], k[c], beta[c]), scaled = alpha * z;
-        yr[c] = z < 0.f ? scaled : z;
-      }
+      for (size_t c = 0; c < C; c++) yr[c] = leaky_relu_one(bn_value(xr[c], mean[c], k[c], beta[c]), alpha);
     } else {
       for (size_t c = 0; c < C; c++) yr[c] = bn_value(xr[c], mean[c], k[c], beta[c]);
     }
@@ -1146,11 +1150,8 @@ static napi_value bn_forward(napi_env env, napi_callback_info info) {
  * recomputed (as the relu and leakyRelu gradient kernels compute it from their input).
  */
 static inline float bn_act_grad(int act, float g, float z, float alpha) {
-  if (act == ACT_RELU) return g * (z > 0.f ? 1.f : (z != z ? z : 0.f));
-  if (act == ACT_LEAKYRELU) {
-    const float scaled = alpha * g;
-    return z > 0.f ? g : scaled;
-  }
+  if (act == ACT_RELU) return relu_grad_one(g, z);
+  if (act == ACT_LEAKYRELU) return leaky_relu_grad_one(g, z, alpha);
   return g;
 }
 
@@ -1328,7 +1329,7 @@ static napi_value tanh_grad(napi_env env, napi_callback_info info) {
 }
 
 HOT_LOOPS static void relu_loop(const float *x, float *y, size_t n) {
-  for (size_t i = 0; i < n; i++) y[i] = x[i] < 0.f ? 0.f : x[i];
+  for (size_t i = 0; i < n; i++) y[i] = relu_one(x[i]);
 }
 
 /* relu(memory, xOff, yOff, count): y = x < 0 ? 0 : x (NaN stays NaN). */
@@ -1341,11 +1342,7 @@ static napi_value relu(napi_env env, napi_callback_info info) {
 }
 
 HOT_LOOPS static void relu_grad_loop(const float *dy, const float *x, float *dx, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const float v = x[i];
-    const float step = v > 0.f ? 1.f : (v != v ? v : 0.f);
-    dx[i] = dy[i] * step;
-  }
+  for (size_t i = 0; i < n; i++) dx[i] = relu_grad_one(dy[i], x[i]);
 }
 
 /*
