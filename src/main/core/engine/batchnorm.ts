@@ -116,6 +116,11 @@ function channelReduce(t: Tensor, kind: 'sum' | 'mean'): Tensor {
   return kind === 'mean' ? tf.mean(t, axes) : tf.sum(t, axes);
 }
 
+/** y = (x - mean)·(gamma·invStd) + beta from x - mean: the forward pass's, and the recomputation's in groupBackward. */
+function normalised(centred: Tensor, scale: Tensor, invStd: Tensor, offset: Tensor): Tensor {
+  return tf.tidy(() => tf.add(tf.mul(centred, tf.mul(scale, invStd)), offset));
+}
+
 /** The forward pass of one group (the stock computation, for backends without the kernels). */
 function groupForward(input: Tensor, scale: Tensor, offset: Tensor, epsilon: number,
   onStatistics?: BatchStatisticsCallback): { value: Tensor; mean: Tensor; invStd: Tensor } {
@@ -127,10 +132,8 @@ function groupForward(input: Tensor, scale: Tensor, offset: Tensor, epsilon: num
   onStatistics?.(mean, variance);
   const invStd = tf.rsqrt(tf.add(variance, epsilon));
   variance.dispose();
-  const scaled = tf.mul(centred, tf.mul(scale, invStd));
+  const value = normalised(centred, scale, invStd, offset);
   centred.dispose();
-  const value = tf.add(scaled, offset);
-  scaled.dispose();
   return { value, mean, invStd };
 }
 
@@ -141,7 +144,7 @@ function groupForward(input: Tensor, scale: Tensor, offset: Tensor, epsilon: num
 function groupBackward(dyOut: Tensor, xs: Tensor, m: Tensor, inv: Tensor, g: Tensor, b: Tensor,
   activation: FusedActivation | null): Tensor[] {
   const count = xs.size / xs.shape[xs.rank - 1]!;
-  const dy = activation == null ? dyOut : tf.tidy(() => activationGrad(dyOut, tf.add(tf.mul(tf.sub(xs, m), tf.mul(g, inv)), b), activation));
+  const dy = activation == null ? dyOut : tf.tidy(() => activationGrad(dyOut, normalised(tf.sub(xs, m), g, inv, b), activation));
   // With d = x - mean (xhat = d·invstd) and k = gamma·invstd:
   //   dbeta = Σ dy,  dgamma = invstd · Σ dy·d,
   //   dx = k · (dy - d · (invstd² · Σ dy·d / N) - Σ dy / N).
