@@ -3,7 +3,7 @@
  * selectBackend picks (or the one --backend forces).
  *
  *  1. Training-step throughput: the real Trainer's trainStep() (a D update on a real and a fake
- *     batch, then the G update), batch 64, on a synthetic in-memory dataset of random pixels in a
+ *     batch, then the G update), batch 64 (--batch N), on a synthetic in-memory dataset of random pixels in a
  *     temporary run directory (deleted afterwards). Warm-up steps (at least 2, and at least 2 s:
  *     V8 optimises tfjs's JavaScript over a DCGAN-28 run's first ~10 steps), then N timed steps;
  *     ms/step and images/s (batch / seconds per step); the process's peak RSS (the OS high-water
@@ -14,7 +14,8 @@
  *     kernels are GAN Studio's own (./src/main/core/engine/wasm-kernels.ts); elsewhere they are
  *     the backend's, and labelled so.
  *  3. --peer: the PyTorch peer (../shared/bench/torch_dcgan.py, beside the repository) on the
- *     same models, batch, thread count and number of timed steps, and the ratio ours/peer. With
+ *     same models, batch, thread count and number of timed steps, and the ratio ours/peer. It has
+ *     dcgan28 and dcgan64 only: other models are timed without it, and the output says so. With
  *     --repeat N the runs alternate (ours, the peer's, ours, ...), so that both sample the same
  *     spells of a shared machine's speed, which drifts by 20% over minutes on a VM.
  *  4. Event-loop delay of the host thread while a real DCGAN-28 run trains through Studio.train
@@ -25,6 +26,7 @@
  * --json prints one JSON line per figure on stdout (everything else goes to stderr).
  */
 import { benchImport } from './bench-import';
+import { REMEDY_VARIANTS, timeRemedies } from './bench-remedies';
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -43,7 +45,9 @@ import { nativeKernelsRegistered, nativeStatus, registerNativeKernels, unregiste
 import { timeConvKernels, wasmTrainingKernelsRegistered, type ConvBenchShape } from '../src/main/core/engine/wasm-kernels';
 import { TRAIN_DEFAULTS, type BackendInfo, type BackendName, type ImageDataset, type ModelConfig, type TrainConfig } from '../src/shared/types';
 
-const BATCH = 64;
+const DEFAULT_BATCH = 64;
+/** The batch every figure uses: DEFAULT_BATCH, or --batch N. */
+let BATCH = DEFAULT_BATCH;
 /** Warm-up before timing: at least this many steps and at least this long (see the top of the file). */
 const WARMUP_MIN_STEPS = 2;
 const WARMUP_MIN_MS = 2000;
@@ -66,16 +70,20 @@ interface BenchModel {
    * (DCGAN-64 takes ~12 s a step on wasm without gan-studio-native.)
    */
   defaultSteps: number;
+  /** False where the PyTorch peer has no such model: --peer then skips it, saying so. */
+  peer: boolean;
 }
 
 const MODELS: Record<string, BenchModel> = {
-  dcgan28: { model: { kind: 'dcgan', size: 28, channels: 1, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 20 },
-  dcgan64: { model: { kind: 'dcgan', size: 64, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 5 },
+  dcgan28: { model: { kind: 'dcgan', size: 28, channels: 1, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 20, peer: true },
+  dcgan64: { model: { kind: 'dcgan', size: 64, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 5, peer: true },
+  // The 64 px stack with a 32-wide layer more each side (see models.ts); the peer has no such model.
+  dcgan128: { model: { kind: 'dcgan', size: 128, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 3, peer: false },
 };
 
-const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--repeat N] [--no-train] [--no-kernels] [--no-import] [--no-loop] [--loop-steps N] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--peer-blas system|reference|both] [--python CMD] [--profile] [--json]
+const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--batch N] [--repeat N] [--no-train] [--no-remedies] [--no-kernels] [--no-import] [--no-loop] [--loop-steps N] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--peer-blas system|reference|both] [--python CMD] [--profile] [--json]
 
-Times GAN Studio's full training step (trainStep: D on a real + fake batch, then G; batch ${BATCH})
+Times GAN Studio's full training step (trainStep: D on a real + fake batch, then G; batch ${DEFAULT_BATCH})
 and the conv kernels at the models' shapes, on the active TensorFlow.js backend, the
 throughput of importing a folder of generated JPEGs, and the host thread's event-loop delay
 while a DCGAN-28 run trains in its worker (Studio.train, as the app and serve run it).
@@ -84,15 +92,19 @@ options:
   --backend NAME      force a backend: ${BACKEND_ORDER.join(', ')} or auto (default: auto)
   --models LIST       comma-separated, from ${Object.keys(MODELS).join(', ')} (default: all)
   --steps N           timed training steps per model (default: ${Object.entries(MODELS).map(([k, m]) => `${m.defaultSteps} for ${k}`).join(', ')})
+  --batch N           the batch of every training step and kernel timing (default: ${DEFAULT_BATCH})
   --repeat N          time each model N times and report the median (default: ${PEER_REPEAT} with --peer, else 1)
   --no-train          skip the training-step timings (kernels only)
+  --no-remedies       skip the cost of DiffAugment and the averaged generator (each model's step
+                      plain, with each and with both, side by side; median of 3 alternating rounds)
   --no-kernels        skip the conv kernel timings
   --no-import         skip the image-folder import timing
   --import-count N    JPEGs in the generated folder for the import timing (default: 1000)
   --no-loop           skip the event-loop delay during a real training run
-  --loop-steps N      generator steps of that run (default: ${DEFAULT_LOOP_STEPS}; batch ${BATCH}, ${DATASET_IMAGES} images)
+  --loop-steps N      generator steps of that run (default: ${DEFAULT_LOOP_STEPS}; batch ${DEFAULT_BATCH}, ${DATASET_IMAGES} images)
   --kernel-reps N     calls per kernel timing, after one warm-up call (default: ${DEFAULT_KERNEL_REPS})
   --peer              also time the PyTorch peer (../shared/bench/torch_dcgan.py) and print ours/peer
+                      (${Object.keys(MODELS).filter((k) => MODELS[k]!.peer).join(' and ')} only: the peer has no other model)
   --peer-threads N    torch.set_num_threads for the peer (default: ${DEFAULT_PEER_THREADS}; on a busy machine 1 can be faster)
   --peer-blas WHICH   the BLAS the peer runs on: system (default: whatever libblas.so.3 is, e.g. OpenBLAS where
                       libopenblas is installed), reference (Debian's reference BLAS, libblas3, as a bare
@@ -113,8 +125,10 @@ interface Options {
   backend: BackendName | 'auto';
   models: string[];
   steps: number | null;
+  batch: number;
   repeat: number;
   train: boolean;
+  remedies: boolean;
   kernels: boolean;
   kernelReps: number;
   peer: boolean;
@@ -142,8 +156,10 @@ function parseOptions(argv: string[]): Options | 'help' {
         backend: { type: 'string' },
         models: { type: 'string' },
         steps: { type: 'string' },
+        batch: { type: 'string' },
         repeat: { type: 'string' },
         'no-train': { type: 'boolean' },
+        'no-remedies': { type: 'boolean' },
         'no-kernels': { type: 'boolean' },
         'no-import': { type: 'boolean' },
         'no-loop': { type: 'boolean' },
@@ -163,8 +179,8 @@ function parseOptions(argv: string[]): Options | 'help' {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   if (values.help) return 'help';
-  if (values['no-train'] && values['no-kernels'] && values['no-import'] && values['no-loop']) {
-    throw new UsageError('--no-train, --no-kernels, --no-import and --no-loop leave nothing to time');
+  if (values['no-train'] && values['no-remedies'] && values['no-kernels'] && values['no-import'] && values['no-loop']) {
+    throw new UsageError('--no-train, --no-remedies, --no-kernels, --no-import and --no-loop leave nothing to time');
   }
   const backend = values.backend ?? 'auto';
   if (backend !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(backend)) {
@@ -180,12 +196,16 @@ function parseOptions(argv: string[]): Options | 'help' {
     throw new UsageError(`--peer-blas takes system, reference or both (got '${peerBlasFlag}')`);
   }
   if (values['peer-blas'] !== undefined && !values.peer) throw new UsageError('--peer-blas needs --peer');
+  const batch = positiveInt('--batch', values.batch) ?? DEFAULT_BATCH;
+  if (batch > DATASET_IMAGES) throw new UsageError(`--batch can be at most ${DATASET_IMAGES} (the synthetic dataset's images)`);
   return {
     backend: backend as BackendName | 'auto',
     models: [...new Set(models)],
     steps: positiveInt('--steps', values.steps),
+    batch,
     repeat: positiveInt('--repeat', values.repeat) ?? (values.peer ? PEER_REPEAT : 1),
     train: !values['no-train'],
+    remedies: !values['no-remedies'],
     kernels: !values['no-kernels'],
     import: !values['no-import'],
     importCount: positiveInt('--import-count', values['import-count']) ?? 1000,
@@ -606,19 +626,23 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
     ...(peer ? ['peer img/s', 'ours/peer'] : []), ...(refPeer ? ['ref-BLAS peer', 'ours/ref'] : [])];
   const trainWidths = [8, 5, 5, 9, 9, 11, 12, 6, 10, 9, 13, 8];
   if (!jsonMode) say(row(trainCols, trainWidths));
+  const noPeer: string[] = [];
   for (const name of opts.models) {
     const spec = MODELS[name]!;
     const steps = opts.steps ?? spec.defaultSteps;
+    // The peer times only the models it has (torch_dcgan.py --model): the others run without it.
+    const withPeer = spec.peer;
+    if (peer && !withPeer) noPeer.push(name);
     const peerRuns: { ips: number; ms: number }[] = [];
     const refRuns: { ips: number; ms: number }[] = [];
     const t = await timeTraining(name, spec, steps, opts.repeat, (r) => {
       const label = opts.repeat > 1 ? ` run ${r + 1}/${opts.repeat}` : '';
-      if (peer) peerRuns.push(runPeerOnce(peer, name, steps, opts.peerThreads, label));
-      if (refPeer) refRuns.push(runPeerOnce(refPeer, name, steps, opts.peerThreads, ` (reference BLAS)${label}`));
+      if (peer && withPeer) peerRuns.push(runPeerOnce(peer, name, steps, opts.peerThreads, label));
+      if (refPeer && withPeer) refRuns.push(runPeerOnce(refPeer, name, steps, opts.peerThreads, ` (reference BLAS)${label}`));
     });
-    const p = peer ? peerResult(peerRuns) : null;
+    const p = peer && withPeer ? peerResult(peerRuns) : null;
     const ratio = p ? t.imagesPerSec / p.imagesPerSec : null;
-    const rp = refPeer ? peerResult(refRuns) : null;
+    const rp = refPeer && withPeer ? peerResult(refRuns) : null;
     const refRatio = rp ? t.imagesPerSec / rp.imagesPerSec : null;
     if (jsonMode) {
       const figure: Record<string, unknown> = {
@@ -636,6 +660,7 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
         figure['ratio'] = round(ratio, 3);
         figure['peer_blas'] = peer.blasLibrary;
       }
+      if (peer && !withPeer) figure['peer'] = 'skipped: the PyTorch peer has no such model';
       if (rp && refRatio != null && refPeer) {
         figure['ref_blas_peer_images_per_s'] = round(rp.imagesPerSec, 1);
         figure['ref_blas_ratio'] = round(refRatio, 3);
@@ -652,7 +677,9 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
       const cells = [name, String(t.batch), String(t.steps), fmt(t.msPerStep), fmt(t.imagesPerSec), fmt(t.peakRssMb),
         t.wasmHeapMb == null ? '-' : fmt(t.wasmHeapMb), fmt(t.cpuPercent, 0)];
       if (p && ratio != null) cells.push(fmt(p.imagesPerSec), fmt(ratio, 2));
+      else if (peer) cells.push('-', '-');
       if (rp && refRatio != null) cells.push(fmt(rp.imagesPerSec), fmt(refRatio, 2));
+      else if (refPeer) cells.push('-', '-');
       say(row(cells, trainWidths));
       if (opts.repeat > 1) {
         say(`  runs (ms/step): ${t.runsMs.map((v) => fmt(v)).join(', ')} (after ${t.warmupSteps} warm-up steps)`);
@@ -672,6 +699,45 @@ async function trainingSection(opts: Options, info: BackendInfo): Promise<void> 
       `BLAS: ${peer.blasLibrary})`);
   }
   if (refPeer) say(`ours/ref: the same against the peer on Debian's reference BLAS (${REFERENCE_BLAS_DIR}), as a bare 'apt-get install python3-torch' runs it`);
+  if (noPeer.length > 0) {
+    say(`peer skipped for ${noPeer.join(', ')}: ${PEER_SCRIPT} has no such model (it has ` +
+      `${Object.keys(MODELS).filter((k) => MODELS[k]!.peer).join(', ')})`);
+  }
+}
+
+/** Rounds of the remedies section (each variant's median over them). */
+const REMEDY_ROUNDS = 3;
+
+/** The cost of DiffAugment and the averaged generator per training step (scripts/bench-remedies.ts). */
+async function remediesSection(opts: Options): Promise<void> {
+  say();
+  say(`Small-data remedies: a training step plain, with DiffAugment, with the averaged generator and with both, batch ${BATCH}, ` +
+    `median of ${REMEDY_ROUNDS} rounds (the four trainers alternating)`);
+  const cols = ['model', 'batch', 'plain ms', 'augment ms', '+%', 'ema ms', '+%', 'both ms', '+%'];
+  const widths = [8, 5, 9, 10, 6, 8, 6, 8, 6];
+  if (!jsonMode) say(row(cols, widths));
+  for (const name of opts.models) {
+    const spec = MODELS[name]!;
+    const steps = opts.steps ?? spec.defaultSteps;
+    const t = await timeRemedies(name, trainConfig(name, spec.model), syntheticDataset(spec.model), steps, REMEDY_ROUNDS, WARMUP_MIN_STEPS + 1, progress);
+    endProgress();
+    const over = (ms: number) => ((ms / t.msPerStep.plain - 1) * 100);
+    if (jsonMode) {
+      emit({
+        section: 'remedies',
+        model: name,
+        batch: t.batch,
+        ...Object.fromEntries(REMEDY_VARIANTS.map((v) => [`${v.name}_ms_per_step`, round(t.msPerStep[v.name], 1)])),
+        augment_overhead_percent: round(over(t.msPerStep.augment), 1),
+        ema_overhead_percent: round(over(t.msPerStep.ema), 1),
+        both_overhead_percent: round(over(t.msPerStep.both), 1),
+        runs_ms_per_step: t.runsMs,
+      });
+    } else {
+      say(row([name, String(t.batch), fmt(t.msPerStep.plain), fmt(t.msPerStep.augment), fmt(over(t.msPerStep.augment), 1),
+        fmt(t.msPerStep.ema), fmt(over(t.msPerStep.ema), 1), fmt(t.msPerStep.both), fmt(over(t.msPerStep.both), 1)], widths));
+    }
+  }
 }
 
 /** --profile: where one training step's time goes, per kernel (tf.profile). */
@@ -881,6 +947,7 @@ async function main(): Promise<number> {
     return 0;
   }
   jsonMode = opts.json;
+  BATCH = opts.batch;
   if (jsonMode) {
     // Keep stdout for figures: whatever tfjs or a backend logs goes to stderr.
     console.log = console.error;
@@ -897,6 +964,7 @@ async function main(): Promise<number> {
   }
 
   if (opts.train) await trainingSection(opts, info);
+  if (opts.remedies) await remediesSection(opts);
   if (opts.profile) await profileSection(opts, info);
   if (opts.kernels) await kernelSection(opts, info);
   if (opts.import) await importSection(opts);

@@ -37,6 +37,7 @@ export const Channels = {
   trainingPause: 'training:pause',
   trainingResume: 'training:resume',
   trainingStop: 'training:stop',
+  trainingPlan: 'training:plan',
   fsList: 'fs:list',
   /** Electron only: the native folder picker. The browser uses `fs:list`. */
   dialogOpenFolder: 'dialog:openFolder',
@@ -236,6 +237,40 @@ export interface TrainingNewRequest {
   limit?: number | null;
   labels?: boolean;
   backend?: BackendName | 'auto';
+  /** DiffAugment for D; absent: the training plan decides from the data's size. */
+  augment?: boolean;
+  /** An averaged generator; absent: the training plan decides. */
+  ema?: boolean;
+}
+
+/**
+ * `training:plan`: a new run's settings as for `training:start` (on an imported dataset); the
+ * answer says what the run would do. `measure` times a few steps now when no earlier run says
+ * how long one takes (seconds; later previews of the same settings reuse it).
+ */
+export interface TrainingPlanRequest extends TrainingNewRequest {
+  measure?: boolean;
+}
+
+export interface TrainingPlanPreview {
+  /** Images the run would train on. */
+  count: number;
+  batch: number;
+  steps: number;
+  stepsPerEpoch: number;
+  epochs: number;
+  augment: boolean;
+  ema: boolean;
+  /** Which of those the plan chose (rather than the request). */
+  planned: { batch: boolean; length: boolean; augment: boolean; ema: boolean };
+  /** ms a training step on this machine, or null when not known yet (ask with `measure`). */
+  msPerStep: number | null;
+  /** 'run N' (an earlier run like it) or 'measured' (timed for this preview). */
+  estimateSource: string | null;
+  /** Estimated training time of the whole plan, in seconds. */
+  seconds: number | null;
+  /** The plan in words. */
+  text: string;
 }
 
 /** `training:start`: continue a stopped / interrupted / completed run from its latest checkpoint. */
@@ -543,6 +578,7 @@ export interface ChannelTypes {
   [Channels.trainingPause]: { request: RunRef; response: null };
   [Channels.trainingResume]: { request: RunRef; response: null };
   [Channels.trainingStop]: { request: RunRef; response: null };
+  [Channels.trainingPlan]: { request: TrainingPlanRequest; response: TrainingPlanPreview };
   [Channels.fsList]: { request: FolderListRequest | void; response: FolderListing };
   /** The chosen folder's absolute path, or null when the user cancelled. */
   [Channels.dialogOpenFolder]: { request: OpenFolderRequest; response: string | null };
@@ -714,6 +750,8 @@ export interface Api {
   resumeTraining(request: RunRef): Promise<null>;
   /** Stops after the current step and writes a checkpoint; `onTrainingStatus` says when it is done. */
   stopTraining(request: RunRef): Promise<null>;
+  /** `training:plan`: what a new run with these settings would do (the Train page's preview). */
+  planTraining(request: TrainingPlanRequest): Promise<TrainingPlanPreview>;
 
   /** `fs:list`: the server-side folder browser (the browser host's folder picker). */
   listFolder(request?: FolderListRequest): Promise<FolderListing>;
@@ -809,6 +847,7 @@ export function createApi(transport: ApiTransport): Api {
     pauseTraining: call(Channels.trainingPause),
     resumeTraining: call(Channels.trainingResume),
     stopTraining: call(Channels.trainingStop),
+    planTraining: call(Channels.trainingPlan),
     listFolder: call(Channels.fsList),
     openFolderDialog: call(Channels.dialogOpenFolder),
     saveFileDialog: call(Channels.dialogSaveFile),

@@ -120,7 +120,11 @@ export const trainingNewRequest = z.strictObject({
   limit: int(1, LIMITS.limit).nullable().optional(),
   labels: z.boolean().optional(),
   backend: backend.optional(),
+  augment: z.boolean().optional(),
+  ema: z.boolean().optional(),
 });
+
+export const trainingPlanRequest = trainingNewRequest.extend({ measure: z.boolean().optional() });
 
 export const trainingResumeRequest = z.strictObject({
   resume: id,
@@ -251,6 +255,7 @@ export const requestSchemas: RequestSchemas = {
   [Channels.trainingPause]: runRef,
   [Channels.trainingResume]: runRef,
   [Channels.trainingStop]: runRef,
+  [Channels.trainingPlan]: trainingPlanRequest,
   [Channels.fsList]: folderListRequest,
   [Channels.dialogOpenFolder]: openFolderRequest,
   [Channels.dialogSaveFile]: saveFileRequest,

@@ -3,8 +3,8 @@
 
 export type ModelKind = 'dcgan' | 'gan' | 'cgan' | 'cdcgan';
 export const MODEL_KINDS: readonly ModelKind[] = ['dcgan', 'gan', 'cgan', 'cdcgan'] as const;
-export type ImageSize = 28 | 32 | 64;
-export const IMAGE_SIZES: readonly ImageSize[] = [28, 32, 64] as const;
+export type ImageSize = 28 | 32 | 64 | 128;
+export const IMAGE_SIZES: readonly ImageSize[] = [28, 32, 64, 128] as const;
 export type ImageChannels = 1 | 3;
 
 /** Everything a model builder needs; a model is a pure function of this. */
@@ -40,6 +40,16 @@ export interface TrainConfig {
   limit?: number | null;
   /** For image folders: first-level subfolders are classes. */
   labels?: boolean;
+  /**
+   * Differentiable augmentation (Zhao et al. 2020) of every image D sees, real and fake, in both
+   * networks' updates. Absent in runs recorded before it existed: off.
+   */
+  augment?: boolean;
+  /**
+   * Keep an exponential moving average of G's weights (with batch-norm statistics of its own) and
+   * sample grids, galleries and exports from it. Absent in older runs: off.
+   */
+  ema?: boolean;
 }
 
 export const TRAIN_DEFAULTS = {
@@ -146,7 +156,7 @@ export interface SkippedFile {
   reason: string;
 }
 
-/** Sizes a dataset can be imported at (the models train at IMAGE_SIZES; 128 is for later ones). */
+/** Sizes a dataset can be imported at (the same sizes the models train at, IMAGE_SIZES). */
 export type DatasetSize = 28 | 32 | 64 | 128;
 export const DATASET_SIZES: readonly DatasetSize[] = [28, 32, 64, 128] as const;
 

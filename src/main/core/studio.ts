@@ -6,6 +6,7 @@ import { readFile, rename } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { BackendInfo, BackendName, CheckpointRecord, EpochSummary, GridRecord, ImageSize, ModelConfig, RunRecord, StepMetrics, TrainConfig } from '../../shared/types';
 import { IMAGE_SIZES, MODEL_NAME_PATTERN, RESUMABLE_STATUSES } from '../../shared/types';
+import { describePlan, planTraining, type PlanChoices, type TrainingPlan } from '../../shared/training-plan';
 import { isDataError } from './data/data-error';
 import { DatasetConflictError, DatasetImporter, type ImportProgressEvent, type ImportRequest, type ImportSummary } from './data/dataset-importer';
 import { selectBackend } from './engine/backends';
@@ -63,6 +64,61 @@ export interface TrainRequest {
    * of the config's (the CLI sets these when --size / --channels were not given).
    */
   shapeFromDataset?: { size?: boolean; channels?: boolean };
+  /**
+   * A new run: which of config's batch, length (epochs/steps), augment and ema were not given and
+   * are to be chosen by the training plan from the data's size (see shared/training-plan.ts).
+   * Absent: the config is taken as it is.
+   */
+  planned?: { batch?: boolean; length?: boolean; augment?: boolean; ema?: boolean };
+}
+
+/** `training:plan`: a new run's config as train would get it (placeholders where `planned` says so). */
+export interface PlanPreviewRequest {
+  config: TrainConfig;
+  planned: NonNullable<TrainRequest['planned']>;
+  shapeFromDataset?: { size?: boolean; channels?: boolean };
+  limit?: number | null;
+  /** Time a few steps now when no earlier run gives a step time (takes seconds). */
+  measure?: boolean;
+}
+
+export interface PlanPreview {
+  /** Images the run would train on. */
+  count: number;
+  plan: TrainingPlan;
+  /** The config the run would be recorded with. */
+  config: TrainConfig;
+  msPerStep: number | null;
+  /** Where the step time comes from: 'run N' (an earlier run like it) or 'measured' (timed now). */
+  estimateSource: string | null;
+  /** The whole plan's estimated training time. */
+  seconds: number | null;
+  /** The plan in words (describePlan). */
+  text: string;
+}
+
+/** Steps a plan preview's measurement times (after its warm-up). */
+const MEASURE_STEPS = 3;
+
+/** The training plan for `config` on `count` images, keeping what `planned` does not name as given. */
+export function planFor(config: TrainConfig, count: number, planned: NonNullable<TrainRequest['planned']>): TrainingPlan {
+  const choices: PlanChoices = {};
+  if (!planned.batch) choices.batch = config.batch;
+  if (!planned.length) {
+    if (config.steps !== null) choices.steps = config.steps;
+    else choices.epochs = config.epochs;
+  }
+  if (!planned.augment) choices.augment = config.augment ?? false;
+  if (!planned.ema) choices.ema = config.ema ?? false;
+  return planTraining({ count, k: config.k, ...choices });
+}
+
+/** config with a plan's choices in it. */
+export function applyPlan(config: TrainConfig, plan: TrainingPlan): TrainConfig {
+  const length = plan.planned.length
+    ? { steps: plan.steps, epochs: Math.max(1, Math.ceil(plan.epochs)) }
+    : { steps: config.steps, epochs: config.epochs };
+  return { ...config, batch: plan.batch, ...length, augment: plan.augment, ema: plan.ema };
 }
 
 /** What a TrainingHandle relays from its worker session (the session's own set-up events aside). */
@@ -82,6 +138,8 @@ export class TrainingHandle extends EventEmitter<TrainingEvents> {
     readonly totalSteps: number,
     private readonly session: TrainingSession,
     readonly done: Promise<TrainingResult>,
+    /** A new run's training plan (null on resume). */
+    readonly plan: TrainingPlan | null = null,
   ) {
     super();
   }
@@ -144,6 +202,8 @@ export class Studio {
   private readonly galleries: GalleryService;
   private readonly lab: LatentLab;
   private readonly active = new Map<number, TrainingHandle>();
+  /** Step times measured for plan previews, by config (model, batch, remedies, backend). */
+  private readonly measuredSteps = new Map<string, number>();
   /** The backend the last training worker (or a probe) reported; null until one did. */
   private lastBackend: BackendInfo | null = null;
 
@@ -184,6 +244,78 @@ export class Studio {
       backend: await selectBackend({ prefer: 'auto' }),
       runs: this.runs.listRuns().length,
     };
+  }
+
+  /**
+   * A training step's time on this machine for a config like `config` (same model, size,
+   * channels, batch, k, augmentation, backend), from the epochs of earlier runs: the median
+   * over the newest such run's epochs. Null when no run like it has finished an epoch here.
+   */
+  stepTimeEstimate(config: TrainConfig, backend: string | null): { msPerStep: number; runId: number } | null {
+    const same = (c: TrainConfig) =>
+      c.model.kind === config.model.kind && c.model.size === config.model.size && c.model.channels === config.model.channels &&
+      c.batch === config.batch && c.k === config.k && Boolean(c.augment) === Boolean(config.augment) && Boolean(c.ema) === Boolean(config.ema);
+    for (const run of this.runs.listRuns({ limit: 200 })) {
+      if ((backend !== null && run.backend !== backend) || !same(run.config)) continue;
+      const rates = this.runs.epochs(run.id).map((e) => e.imagesPerSec).filter((r) => Number.isFinite(r) && r > 0).sort((a, b) => a - b);
+      if (rates.length === 0) continue;
+      const median = rates[Math.floor(rates.length / 2)]!;
+      return { msPerStep: (1000 * run.config.batch * run.config.k) / median, runId: run.id };
+    }
+    return null;
+  }
+
+  /**
+   * The plan a new run on an imported dataset would get (training:plan, the Train page's preview):
+   * what `train` would choose for what the request leaves out, in words, with a step time from
+   * earlier runs like it or, with `measure`, from a few steps timed now in a worker (cached).
+   */
+  async planPreview(request: PlanPreviewRequest): Promise<PlanPreview> {
+    const dataset = this.datasets.findByName(request.config.data);
+    if (!dataset) throw new StudioError(`there is no imported dataset "${request.config.data}"; a plan preview needs one`, 'not-found');
+    let config = fitConfigToDataset(request.config, dataset, request.shapeFromDataset ?? {});
+    const count = Math.min(dataset.count, request.limit ?? Number.POSITIVE_INFINITY);
+    const plan = planFor(config, count, request.planned);
+    config = applyPlan(config, plan);
+    validateTrainConfig(config);
+    // The backend the last worker reported (none is loaded on this thread for a preview).
+    const backend = this.lastBackend?.name ?? null;
+    let estimate: { msPerStep: number; source: string } | null = null;
+    const past = this.stepTimeEstimate(config, backend);
+    const key = JSON.stringify([config.model.kind, config.model.size, config.model.channels, config.batch, config.k, config.augment, config.ema]);
+    if (past) estimate = { msPerStep: past.msPerStep, source: `run ${past.runId}` };
+    else if (this.measuredSteps.has(key)) estimate = { msPerStep: this.measuredSteps.get(key)!, source: 'measured' };
+    else if (request.measure) {
+      const msPerStep = await this.measureStep(config, dataset.cachePath!);
+      this.measuredSteps.set(key, msPerStep);
+      estimate = { msPerStep, source: 'measured' };
+    }
+    return {
+      count,
+      plan,
+      config,
+      msPerStep: estimate?.msPerStep ?? null,
+      estimateSource: estimate?.source ?? null,
+      seconds: estimate ? (plan.steps * estimate.msPerStep) / 1000 : null,
+      text: describePlan(plan, count, estimate?.msPerStep),
+    };
+  }
+
+  /** A few training steps of `config` timed in a worker (nothing recorded): the median ms a step. */
+  private async measureStep(config: TrainConfig, cachePath: string): Promise<number> {
+    const session = new TrainingSession({ config, backend: 'auto', limit: config.limit ?? null, labels: config.labels ?? false, cachePath, measureSteps: MEASURE_STEPS });
+    let measured: number | null = null;
+    session.once('measured', (m) => (measured = m.msPerStep));
+    session.once('backend', (info) => (this.lastBackend = info));
+    try {
+      await session.ready();
+    } catch (err) {
+      if (err instanceof SetupError) throw new StudioError(err.message, err.kind === 'data' ? 'data' : 'invalid');
+      throw err;
+    }
+    const done = await session.done;
+    if (measured === null) throw new StudioError(`could not time a training step: ${done.error ?? 'the worker ended without a result'}`, 'internal');
+    return measured;
   }
 
   listRuns(): RunRecord[] {
@@ -254,6 +386,18 @@ export class Studio {
     if (isConditional(config.model.kind)) {
       config = { ...config, model: { ...config.model, numClasses: data.classNames.length, classNames: data.classNames } };
     }
+    let plan: TrainingPlan | null = null;
+    if (!existing && request.planned) {
+      plan = planFor(config, data.count, request.planned);
+      config = applyPlan(config, plan);
+      try {
+        validateTrainConfig(config);
+      } catch (err) {
+        session.cancel();
+        throw err;
+      }
+      data = { ...data, batch: Math.min(config.batch, data.count), stepsPerEpoch: plan.stepsPerEpoch, totalSteps: plan.steps };
+    }
     const info = backend as BackendInfo | null;
     if (!info) {
       session.cancel();
@@ -278,7 +422,7 @@ export class Studio {
 
     const done = this.follow(run.id, session, data.stepsPerEpoch);
     session.begin({ runId: run.id, runDir: dir, config, resumeFrom, keepCheckpoints: request.keepCheckpoints ?? 3 });
-    const handle = new TrainingHandle(this.getRun(run.id), data, info, resumeStep, data.totalSteps, session, done);
+    const handle = new TrainingHandle(this.getRun(run.id), data, info, resumeStep, data.totalSteps, session, done, plan);
     for (const event of ['step', 'epoch', 'grid', 'checkpoint', 'paused', 'resumed'] as const) {
       session.on(event, (...args: unknown[]) => (handle.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
     }
@@ -529,9 +673,9 @@ export class Studio {
    * model.json + weights.bin + gan-studio.json. When `outDir` already holds any of those files, a
    * new folder beside it is used (`DIR-1`, `DIR-2`, …).
    */
-  async exportGenerator(request: { runId: number; outDir: string }): Promise<ExportResult> {
+  async exportGenerator(request: { runId: number; outDir: string; raw?: boolean }): Promise<ExportResult> {
     const run = this.getRun(request.runId);
-    const { generator } = await this.openGenerator({ runId: run.id });
+    const { generator } = await this.openGenerator({ runId: run.id, raw: request.raw ?? false });
     try {
       const wanted = resolve(request.outDir);
       let dir = wanted;
@@ -647,7 +791,7 @@ export class Studio {
       const checkpoint = this.runs.latestCheckpoint(run.id);
       if (!checkpoint || !existsSync(checkpoint.path)) throw new StudioError(`run ${run.id} has no checkpoint yet`, 'conflict');
       await selectBackend({ prefer: 'auto' });
-      const generator = await LoadedGenerator.fromCheckpoint(checkpoint.path);
+      const generator = await LoadedGenerator.fromCheckpoint(checkpoint.path, { raw: source.raw ?? false });
       // The run record knows the class names the worker found in the data.
       return { generator, label: `run${run.id}`, what: `run ${run.id}`, config: { ...generator.config, classNames: run.config.model.classNames ?? generator.config.classNames } };
     }
@@ -811,6 +955,8 @@ function modelRow(name: string, dir: string, sourcePath: string, sidecar: Genera
 export interface GeneratorSource {
   runId?: number;
   model?: string;
+  /** With runId: draw from the trained G rather than the averaged generator the run kept (if any). */
+  raw?: boolean;
 }
 
 /** An operand: named, or (name null) taking the next unnamed operand of the expression; several seeds make a mean. */

@@ -30,6 +30,8 @@ import {
   type ResponseOf,
   type RunDetails,
   type TrainingNewRequest,
+  type TrainingPlanPreview,
+  type TrainingPlanRequest,
   type TrainingStartRequest,
   type TrainingStarted,
   type Unsubscribe,
@@ -43,7 +45,7 @@ import type { LabArithmeticResult, LabInterpolateResult } from '../core/latent-l
 import type { GallerySummaryRecord } from '../core/store/gallery-store';
 import type { StoredDataset } from '../core/store/dataset-store';
 import type { StoredModel } from '../core/store/model-store';
-import { StudioError, type RunDetails as StudioRunDetails, type Studio, type TrainingHandle, type TrainRequest } from '../core/studio';
+import { StudioError, type PlanPreview, type PlanPreviewRequest, type RunDetails as StudioRunDetails, type Studio, type TrainingHandle, type TrainRequest } from '../core/studio';
 import { FolderBrowser } from './folder-browser';
 
 export interface DispatcherOptions {
@@ -88,6 +90,7 @@ export function createDispatcher(studio: Studio, options: DispatcherOptions): Di
     [Channels.trainingPause]: (req) => nothing(studio.pauseRun(req.runId)),
     [Channels.trainingResume]: (req) => nothing(studio.resumeRun(req.runId)),
     [Channels.trainingStop]: (req) => nothing(studio.stopRun(req.runId)),
+    [Channels.trainingPlan]: async (req) => toPlanPreview(await studio.planPreview(toPlanRequest(req))),
     [Channels.fsList]: (req) => folders.list(req),
     [Channels.dialogOpenFolder]: () => {
       throw new StudioError('There is no native folder dialog in the browser; use the folder browser.', 'unsupported');
@@ -340,12 +343,45 @@ export function toTrainRequest(req: TrainingStartRequest): TrainRequest {
     seed: r.seed ?? TRAIN_DEFAULTS.seed,
     name: r.name?.trim() || `${model}-${path.basename(data.replace(/[\\/]+$/, '')) || 'data'}`,
   };
+  if (r.augment !== undefined) config.augment = r.augment;
+  if (r.ema !== undefined) config.ema = r.ema;
   return {
     config,
     limit: r.limit ?? null,
     labels: r.labels ?? false,
     backend: r.backend ?? 'auto',
     shapeFromDataset: { size: r.size === undefined, channels: r.channels === undefined },
+    // What the request leaves out, the training plan chooses from the data's size.
+    planned: {
+      batch: r.batch === undefined,
+      length: r.epochs === undefined && (r.steps === undefined || r.steps === null),
+      augment: r.augment === undefined,
+      ema: r.ema === undefined,
+    },
+  };
+}
+
+/** `training:plan`: the same reading of the settings as `training:start`. */
+export function toPlanRequest(req: TrainingPlanRequest): PlanPreviewRequest {
+  const train = toTrainRequest(req);
+  return { config: train.config!, planned: train.planned!, shapeFromDataset: train.shapeFromDataset, limit: train.limit, measure: req.measure ?? false };
+}
+
+function toPlanPreview(p: PlanPreview): TrainingPlanPreview {
+  const { plan } = p;
+  return {
+    count: p.count,
+    batch: plan.batch,
+    steps: plan.steps,
+    stepsPerEpoch: plan.stepsPerEpoch,
+    epochs: plan.epochs,
+    augment: plan.augment,
+    ema: plan.ema,
+    planned: plan.planned,
+    msPerStep: p.msPerStep,
+    estimateSource: p.estimateSource,
+    seconds: p.seconds,
+    text: p.text,
   };
 }
 

@@ -26,7 +26,7 @@ const SLOW = 60_000;
 type Api = { listRuns(): Promise<{ id: number; name: string; status: string; step: number }[]> };
 
 /** A 28×28 grayscale PNG of a filled circle or square, varied in size and position. */
-function shape(kind: 'circles' | 'squares', i: number): Promise<Buffer> {
+export function shape(kind: 'circles' | 'squares', i: number): Promise<Buffer> {
   const pixels = Buffer.alloc(SIZE * SIZE);
   const r = 5 + (i % 6);
   const cx = 9 + (i % 10);
@@ -40,16 +40,37 @@ function shape(kind: 'circles' | 'squares', i: number): Promise<Buffer> {
   return sharp(pixels, { raw: { width: SIZE, height: SIZE, channels: 1 } }).png().toBuffer();
 }
 
-async function makeImageFolder(root: string): Promise<void> {
+/**
+ * Fills `root` with `perClass` circles and as many squares (28 px grayscale PNGs, in the subfolders
+ * circles/ and squares/), plus one file that is not a PNG when `broken` is set.
+ */
+export async function makeShapeFolder(root: string, perClass: number, broken = false): Promise<void> {
   for (const kind of ['circles', 'squares'] as const) {
     await mkdir(join(root, kind), { recursive: true });
-    for (let i = 0; i < PER_CLASS; i++) await writeFile(join(root, kind, `${kind}-${String(i).padStart(2, '0')}.png`), await shape(kind, i));
+    for (let i = 0; i < perClass; i++) await writeFile(join(root, kind, `${kind}-${String(i).padStart(3, '0')}.png`), await shape(kind, i));
   }
-  await writeFile(join(root, 'broken.png'), Buffer.from('this is not a PNG at all'));
+  if (broken) await writeFile(join(root, 'broken.png'), Buffer.from('this is not a PNG at all'));
+}
+
+/**
+ * Imports `folder` through the Datasets page at 28 px grayscale (the name the form suggests) and
+ * waits for the import's summary; returns that summary (a stats list).
+ */
+export async function importFolderThroughUi(page: Page, folder: string): Promise<Locator> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Datasets', exact: true }).click();
+  await page.getByRole('heading', { name: 'Datasets', level: 1 }).waitFor();
+  await page.getByLabel('Folder or file').fill(folder);
+  await expect.poll(() => page.getByLabel('Name', { exact: true }).inputValue()).not.toBe('');
+  await page.getByLabel('Image size').selectOption('28');
+  await page.getByLabel('Colour').selectOption('1');
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  const summary = page.locator('dl.stats');
+  await summary.waitFor({ timeout: SLOW });
+  return summary;
 }
 
 /** The number shown after a <dt> of a stats list ("1,234 / 5,000" → 1234). */
-async function statValue(scope: Locator, term: string): Promise<number> {
+export async function statValue(scope: Locator, term: string): Promise<number> {
   const text = (await scope.locator(`dt:text-is("${term}") + dd`).first().textContent()) ?? '';
   const m = /^[\s]*([\d,]+)/.exec(text);
   return m ? Number(m[1]!.replace(/,/g, '')) : Number.NaN;
@@ -91,7 +112,7 @@ export function describeTrainFlow(title: string, skipReason: string | null, pref
 
   beforeAll(async () => {
     data = await mkdtemp(join(tmpdir(), 'gan-studio-e2e-shapes-'));
-    await makeImageFolder(data);
+    await makeShapeFolder(data, PER_CLASS, true);
     host = await open();
     page = host.page;
     problems = await watchProblems(page);
@@ -113,16 +134,7 @@ export function describeTrainFlow(title: string, skipReason: string | null, pref
   });
 
   it('imports the folder at 28 px grayscale and reports the counts and the skipped file', async () => {
-    await nav('Datasets').click();
-    await page.getByRole('heading', { name: 'Datasets', level: 1 }).waitFor();
-    await page.getByLabel('Folder or file').fill(data);
-    await expect.poll(() => page.getByLabel('Name', { exact: true }).inputValue()).not.toBe('');
-    await page.getByLabel('Image size').selectOption('28');
-    await page.getByLabel('Colour').selectOption('1');
-    await page.getByRole('button', { name: 'Import', exact: true }).click();
-
-    const summary = page.locator('dl.stats');
-    await summary.waitFor({ timeout: SLOW });
+    const summary = await importFolderThroughUi(page, data);
     expect(await statValue(summary, 'Images')).toBe(2 * PER_CLASS);
     expect(await statValue(summary, 'Imported')).toBe(2 * PER_CLASS);
     expect(await statValue(summary, 'Skipped')).toBe(1);
@@ -149,6 +161,11 @@ export function describeTrainFlow(title: string, skipReason: string | null, pref
     await page.getByLabel('Epochs', { exact: true }).fill(String(EPOCHS));
     await page.getByLabel('Batch size').fill(String(BATCH));
     await expect.poll(() => page.getByText(/64 images · 28×28 gray/).count()).toBe(1);
+    // The plan preview takes the epochs and batch given: 64 / 16 = 4 steps an epoch.
+    const plan = page.getByTestId('train-plan');
+    await expect
+      .poll(async () => ((await plan.textContent()) ?? '').replace(/\s+/g, ' '), { timeout: SLOW })
+      .toMatch(`${(EPOCHS * (2 * PER_CLASS / BATCH)).toLocaleString('en-US')} steps (${EPOCHS} epochs of ${2 * PER_CLASS} images), batch ${BATCH}`);
     await screenshot(page, `${prefix}train`);
     await page.getByRole('button', { name: 'Start training' }).click();
     await page.getByRole('heading', { name: 'Live run', level: 1 }).waitFor({ timeout: SLOW });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { StoredDataset } from '../../../src/main/core/store/dataset-store';
 import { fitConfigToDataset, Studio, StudioError } from '../../../src/main/core/studio';
-import { TRAIN_DEFAULTS, type TrainConfig } from '../../../src/shared/types';
+import { TRAIN_DEFAULTS, type ImageSize, type TrainConfig } from '../../../src/shared/types';
 
 let tmp: string;
 let studio: Studio;
@@ -22,7 +22,7 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-const config = (size: 28 | 32 | 64, channels: 1 | 3): TrainConfig => ({
+const config = (size: ImageSize, channels: 1 | 3): TrainConfig => ({
   model: { kind: 'dcgan', size, channels, latent: 100, numClasses: 0 },
   data: 'ds',
   epochs: 1,
@@ -61,9 +61,13 @@ describe('Studio datasets', () => {
     expect(fitConfigToDataset(config(28, 1), ds, { size: true, channels: true }).model).toMatchObject({ size: 64, channels: 3 });
     expect(() => fitConfigToDataset(config(28, 3), ds, { channels: true })).toThrow(/holds 64 px images; train it with --size 64/);
     expect(() => fitConfigToDataset(config(64, 1), ds, {})).toThrow(/holds RGB images; train it with --channels 3/);
+    // 128 px datasets (photo folders) train as they are, at 128 px.
     const big = { ...ds, size: 128 } as StoredDataset;
-    expect(() => fitConfigToDataset(config(28, 3), big, { size: true, channels: true })).toThrow(
-      /holds 128 px images, but the models train at 28, 32, 64 px/,
+    expect(fitConfigToDataset(config(28, 3), big, { size: true, channels: true }).model).toMatchObject({ size: 128, channels: 3 });
+    expect(() => fitConfigToDataset(config(64, 3), big, { channels: true })).toThrow(/holds 128 px images; train it with --size 128/);
+    const odd = { ...ds, size: 96 } as StoredDataset; // no importer makes these; a guard all the same
+    expect(() => fitConfigToDataset(config(28, 3), odd, { size: true, channels: true })).toThrow(
+      /holds 96 px images, but the models train at 28, 32, 64, 128 px/,
     );
   });
 });

@@ -31,6 +31,7 @@ describe('request schemas', () => {
   it('accepts a minimal new run and a resume', () => {
     expect(ok(Channels.trainingStart, { data: 'fashion' })).toEqual({ data: 'fashion' });
     expect(ok(Channels.trainingStart, { data: '/data/stars', model: 'dcgan', size: 64, channels: 3, epochs: 10, lr: 2e-4 })).toMatchObject({ size: 64 });
+    expect(ok(Channels.trainingStart, { data: '/data/photos', model: 'dcgan', size: 128, channels: 3 })).toMatchObject({ size: 128 });
     expect(ok(Channels.trainingStart, { resume: 3, epochs: 20 })).toEqual({ resume: 3, epochs: 20 });
   });
 

@@ -344,3 +344,145 @@ describe('models store', () => {
     expect(api.deleteModel).toHaveBeenCalledWith({ modelId: 1 });
   });
 });
+
+const loadPlan = async () => (await import('../../../src/renderer/src/lib/stores/plan.svelte')).planStore;
+
+/** A training:plan answer (only the fields the store reads matter). */
+const planAnswer = (steps: number, msPerStep: number | null) =>
+  ({
+    count: 300,
+    batch: 16,
+    steps,
+    stepsPerEpoch: 18,
+    epochs: steps / 18,
+    augment: true,
+    ema: true,
+    planned: { batch: true, length: true, augment: true, ema: true },
+    msPerStep,
+    estimateSource: msPerStep === null ? null : 'measured',
+    seconds: msPerStep === null ? null : (steps * msPerStep) / 1000,
+    text: `${steps} steps`,
+  }) as never;
+
+/** A promise with its resolve/reject handles. */
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('plan store', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('asks once after the pause, for the latest settings, without the run name', async () => {
+    vi.useFakeTimers();
+    const api = fake.api as Record<string, unknown>;
+    const planTraining = vi.fn(async () => planAnswer(4000, 2));
+    api.planTraining = planTraining;
+    const store = await loadPlan();
+    store.update({ data: 'shapes', epochs: 1 });
+    store.update({ data: 'shapes', epochs: 2 });
+    store.update({ data: 'shapes', epochs: 2, name: 'mine' }); // the same plan: no new request
+    expect(store.loading).toBe(true);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(planTraining).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(planTraining).toHaveBeenCalledTimes(1);
+    expect(planTraining).toHaveBeenLastCalledWith({ data: 'shapes', epochs: 2 });
+    expect(store.preview).toMatchObject({ steps: 4000, msPerStep: 2 });
+    expect(store.loading).toBe(false);
+    // A time was known: no measurement.
+    expect(planTraining).toHaveBeenCalledTimes(1);
+    // Invalid settings clear it.
+    store.update(null);
+    expect(store.preview).toBeNull();
+    expect(store.loading).toBe(false);
+  });
+
+  it('keeps the latest answer when an older one arrives after it', async () => {
+    const api = fake.api as Record<string, unknown>;
+    const first = deferred<unknown>();
+    const second = deferred<unknown>();
+    api.planTraining = vi.fn().mockReturnValueOnce(first.promise).mockReturnValueOnce(second.promise);
+    const store = await loadPlan();
+    store.update({ data: 'shapes', epochs: 1 }, 0);
+    await vi.waitFor(() => expect(api.planTraining).toHaveBeenCalledTimes(1));
+    store.update({ data: 'shapes', epochs: 2 }, 0);
+    await vi.waitFor(() => expect(api.planTraining).toHaveBeenCalledTimes(2));
+    second.resolve(planAnswer(36, 5));
+    await vi.waitFor(() => expect(store.preview).toMatchObject({ steps: 36 }));
+    first.resolve(planAnswer(18, 5));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(store.preview).toMatchObject({ steps: 36 });
+    expect(store.loading).toBe(false);
+  });
+
+  it('measures when no time is known, saying it is estimating meanwhile', async () => {
+    const api = fake.api as Record<string, unknown>;
+    const measured = deferred<unknown>();
+    const planTraining = vi.fn((req: { measure?: boolean }) => (req.measure ? measured.promise : Promise.resolve(planAnswer(4000, null))));
+    api.planTraining = planTraining;
+    const store = await loadPlan();
+    store.update({ data: 'shapes' }, 0);
+    await vi.waitFor(() => expect(store.estimating).toBe(true));
+    expect(store.preview).toMatchObject({ steps: 4000, msPerStep: null });
+    expect(planTraining).toHaveBeenLastCalledWith({ data: 'shapes', measure: true });
+    measured.resolve(planAnswer(4000, 45));
+    await vi.waitFor(() => expect(store.estimating).toBe(false));
+    expect(store.preview).toMatchObject({ msPerStep: 45, seconds: 180 });
+    expect(store.estimateError).toBeNull();
+  });
+
+  it('measures the newest settings when they changed during a measurement, one at a time', async () => {
+    const api = fake.api as Record<string, unknown>;
+    const measurements: { req: { batch?: number }; done: ReturnType<typeof deferred<unknown>> }[] = [];
+    api.planTraining = vi.fn((req: { measure?: boolean; batch?: number }) => {
+      if (!req.measure) return Promise.resolve(planAnswer(4000, null));
+      const done = deferred<unknown>();
+      measurements.push({ req, done });
+      return done.promise;
+    });
+    const store = await loadPlan();
+    store.update({ data: 'shapes', batch: 16 }, 0);
+    await vi.waitFor(() => expect(measurements).toHaveLength(1));
+    store.update({ data: 'shapes', batch: 32 }, 0);
+    await new Promise((r) => setTimeout(r, 10));
+    // Still one measurement in flight.
+    expect(measurements).toHaveLength(1);
+    measurements[0]!.done.resolve(planAnswer(4000, 10));
+    await vi.waitFor(() => expect(measurements).toHaveLength(2));
+    expect(measurements[1]!.req).toMatchObject({ batch: 32, measure: true });
+    expect(store.preview?.msPerStep).toBeNull(); // the batch-16 time is not shown for batch 32
+    measurements[1]!.done.resolve(planAnswer(4000, 20));
+    await vi.waitFor(() => expect(store.preview?.msPerStep).toBe(20));
+    expect(store.estimating).toBe(false);
+  });
+
+  it('says in words why the plan or its time could not be had', async () => {
+    const api = fake.api as Record<string, unknown>;
+    api.planTraining = vi.fn(async () => {
+      throw Object.assign(new Error('there is no imported dataset "gone"; a plan preview needs one\n    at x (y.js:1:1)'), { code: 'NOT_FOUND' });
+    });
+    const store = await loadPlan();
+    store.update({ data: 'gone' }, 0);
+    await vi.waitFor(() => expect(store.error).toBe('There is no imported dataset "gone"; a plan preview needs one'));
+    expect(store.preview).toBeNull();
+    expect(store.loading).toBe(false);
+
+    api.planTraining = vi.fn(async (req: { measure?: boolean }) => {
+      if (req.measure) throw new Error('could not time a training step: out of memory');
+      return planAnswer(4000, null);
+    });
+    store.update({ data: 'shapes' }, 0);
+    await vi.waitFor(() => expect(store.estimateError).toBe('Could not time a training step: out of memory'));
+    expect(store.error).toBeNull();
+    expect(store.preview).toMatchObject({ steps: 4000 });
+    expect(store.estimating).toBe(false);
+  });
+});

@@ -13,12 +13,42 @@ const datasets: DatasetFacts[] = [
 ];
 
 describe('train form', () => {
-  it('defaults are the papers’ and validate into a request', () => {
+  it('defaults leave batch, length and the remedies to the plan: the request leaves them out', () => {
     const form = defaultTrainForm('stars');
-    expect(form).toMatchObject({ model: 'dcgan', batch: '128', lr: '0.0002', beta1: '0.5', k: '1', latent: '100' });
+    expect(form).toMatchObject({ model: 'dcgan', batch: '', epochs: '', steps: '', augment: 'auto', ema: 'auto', lr: '0.0002', beta1: '0.5', k: '1', latent: '100' });
     const v = validateTrainForm(form, datasets);
     expect(v.errors).toEqual({});
-    expect(v.request).toEqual({ data: 'stars', model: 'dcgan', epochs: 5, batch: 128, lr: 0.0002, beta1: 0.5, k: 1, latent: 100, seed: 1 });
+    expect(v.request).toEqual({ data: 'stars', model: 'dcgan', lr: 0.0002, beta1: 0.5, k: 1, latent: 100, seed: 1 });
+    for (const key of ['batch', 'epochs', 'steps', 'augment', 'ema']) expect(v.request).not.toHaveProperty(key);
+    // Blank means blank: spaces too.
+    expect(validateTrainForm({ ...form, batch: '  ', epochs: ' ' }, datasets).request).not.toHaveProperty('batch');
+  });
+
+  it('sends what the user gave, which wins over the plan', () => {
+    const v = validateTrainForm({ ...defaultTrainForm('stars'), batch: '32', epochs: '2', augment: 'off', ema: 'on' }, datasets);
+    expect(v.errors).toEqual({});
+    expect(v.request).toMatchObject({ batch: 32, epochs: 2, augment: false, ema: true });
+    expect(v.request).not.toHaveProperty('steps');
+    const s = validateTrainForm({ ...defaultTrainForm('stars'), steps: '4000', augment: 'on', ema: 'off' }, datasets);
+    expect(s.request).toMatchObject({ steps: 4000, augment: true, ema: false });
+    expect(s.request).not.toHaveProperty('epochs');
+    expect(s.request).not.toHaveProperty('batch');
+  });
+
+  it('refuses epochs and steps together, in words', () => {
+    const v = validateTrainForm({ ...defaultTrainForm('stars'), epochs: '10', steps: '2000' }, datasets);
+    expect(v.request).toBeUndefined();
+    expect(v.errors.steps).toMatch(/epochs or in steps, not both/);
+    expect(v.errors.epochs).toMatch(/not both/);
+    // A bad value keeps its own message.
+    expect(validateTrainForm({ ...defaultTrainForm('stars'), epochs: '0', steps: '2000' }, datasets).errors.epochs).toMatch(/between 1 and/);
+    expect(validateTrainForm({ ...defaultTrainForm('stars'), steps: '1.5' }, datasets).errors.steps).toMatch(/whole number/);
+    expect(validateTrainForm({ ...defaultTrainForm('stars'), steps: '0' }, datasets).errors.steps).toBeTruthy();
+  });
+
+  it('refuses a remedy that is not auto, on or off', () => {
+    const v = validateTrainForm({ ...defaultTrainForm('stars'), augment: 'maybe' as never, ema: '' as never }, datasets);
+    expect(Object.keys(v.errors).sort()).toEqual(['augment', 'ema']);
   });
 
   it('passes size, channels, name and labels for conditional models', () => {
@@ -26,13 +56,20 @@ describe('train form', () => {
     expect(v.request).toMatchObject({ size: 28, channels: 1, name: 'mine', labels: true, model: 'cdcgan' });
   });
 
+  it('takes 128 px (photo folders) like the other sizes', () => {
+    const v = validateTrainForm({ ...defaultTrainForm('stars'), size: '128', channels: '3' }, datasets);
+    expect(v.errors).toEqual({});
+    expect(v.request).toMatchObject({ size: 128, channels: 3 });
+    expect(validateTrainForm({ ...defaultTrainForm('stars'), size: '96' as '128' }, datasets).errors.size).toBe('Size must be one of 28, 32, 64, 128.');
+  });
+
   it('refuses bad values field by field', () => {
     const v = validateTrainForm(
-      { ...defaultTrainForm('stars'), epochs: '-1', batch: '1.5', lr: 'abc', beta1: '1', k: '0', latent: '', seed: 'NaN', name: 'x'.repeat(101) },
+      { ...defaultTrainForm('stars'), epochs: '-1', steps: 'many', batch: '1.5', lr: 'abc', beta1: '1', k: '0', latent: '', seed: 'NaN', name: 'x'.repeat(101) },
       datasets,
     );
     expect(v.request).toBeUndefined();
-    expect(Object.keys(v.errors).sort()).toEqual(['batch', 'beta1', 'epochs', 'k', 'latent', 'lr', 'name', 'seed']);
+    expect(Object.keys(v.errors).sort()).toEqual(['batch', 'beta1', 'epochs', 'k', 'latent', 'lr', 'name', 'seed', 'steps']);
   });
 
   it('refuses NaN, Infinity and hex', () => {

@@ -295,6 +295,23 @@ export class FusedBatchNormalization extends StockBatchNormalization {
   /** The activation layer after this one whose activation training passes fuse in (fuseActivation). */
   private fusedWith: ActivationAfterBatchNorm | null = null;
 
+  /** Batches seen since beginCalibration, or null when training passes use the momentum update. */
+  private calibrationBatches: number | null = null;
+
+  /**
+   * Until endCalibration, training passes set the moving statistics to the plain average of the
+   * batch statistics they see (the first batch replaces them), instead of the momentum update:
+   * "precise" batch-norm statistics for weights that were never trained through this layer, such
+   * as an averaged generator's (see the trainer's calibrateAverage).
+   */
+  beginCalibration(): void {
+    this.calibrationBatches = 0;
+  }
+
+  endCalibration(): void {
+    this.calibrationBatches = null;
+  }
+
   constructor(args?: BatchNormalizationArgs) {
     super(args);
   }
@@ -327,18 +344,24 @@ export class FusedBatchNormalization extends StockBatchNormalization {
     const activation = next?.fusableActivation() ?? null;
     const y = tf.tidy(() =>
       batchNormTraining(x, gamma, beta, this.epsilon, (mean, variance) => {
-        this.updateMovingAverage(this.movingMean, mean);
-        this.updateMovingAverage(this.movingVariance, variance);
+        // Calibrating: the n-th batch enters the running average with weight 1/n.
+        const decay = this.calibrationBatches == null ? 1 - this.momentum : 1 / ++this.calibrationBatches;
+        this.updateMovingAverage(this.movingMean, mean, decay);
+        this.updateMovingAverage(this.movingVariance, variance, decay);
       }, groups, activation),
     );
     if (activation != null) activatedFor.set(y, next!);
     return y;
   }
 
-  /** The stock layer's update, operation for operation: v ← v - (v - value)·(1 - momentum). */
-  private updateMovingAverage(variable: tf.LayerVariable, value: Tensor): void {
+  /** The stock layer's update, operation for operation: v ← v - (v - value)·decay, decay = 1 - momentum. */
+  private updateMovingAverage(variable: tf.LayerVariable, value: Tensor, decay: number): void {
+    // A calibration's first batch replaces the statistics exactly (v - (v - value) can round).
+    if (decay === 1) {
+      variable.write(tf.clone(value));
+      return;
+    }
     tf.tidy(() => {
-      const decay = 1 - this.momentum;
       const orig = variable.read();
       const delta = tf.mul(tf.sub(orig, value), decay);
       variable.write(tf.sub(orig, delta));

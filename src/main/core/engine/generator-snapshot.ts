@@ -48,7 +48,10 @@ export function snapshotsDir(runDir: string): string {
 export async function writeGeneratorSnapshot(checkpointPath: string, dir: string): Promise<SnapshotFile> {
   const file = await readCheckpoint<CheckpointMeta>(checkpointPath);
   const { step, epoch, seed, config } = file.meta;
-  const tensors = file.tensors.filter((t) => t.name.startsWith('G/'));
+  // The generator grids and galleries draw from: the averaged one (with its own batch-norm
+  // statistics) where the run keeps one, else G. Only one, so a run's snapshots stay small.
+  const averaged = file.tensors.some((t) => t.name.startsWith('Gema/'));
+  const tensors = file.tensors.filter((t) => t.name.startsWith(averaged ? 'Gema/' : 'G/'));
   if (tensors.length === 0) throw new Error(`${checkpointPath} holds no generator weights`);
   const meta: SnapshotMeta = { kind: SNAPSHOT_KIND, step, epoch, seed, config, createdAt: new Date().toISOString() };
   await mkdir(dir, { recursive: true });

@@ -15,10 +15,16 @@ export class LoadedGenerator {
     readonly config: ModelConfig,
     private readonly model: ReturnType<typeof buildGan>,
     readonly step: number,
+    /** True when these are the averaged generator's weights (a run trained with `ema`). */
+    readonly averaged = false,
   ) {}
 
-  /** G from a training checkpoint or a generator snapshot (same file format, G's tensors only used). */
-  static async fromCheckpoint(path: string): Promise<LoadedGenerator> {
+  /**
+   * G from a training checkpoint or a generator snapshot (same file format, G's tensors only
+   * used). Where the run kept an averaged generator, that one (`Gema/`) unless `raw` asks for
+   * the trained G itself.
+   */
+  static async fromCheckpoint(path: string, options: { raw?: boolean } = {}): Promise<LoadedGenerator> {
     const file = await readCheckpoint<CheckpointMeta | SnapshotMeta>(path);
     if (file.meta.kind !== 'gan-studio-checkpoint' && file.meta.kind !== SNAPSHOT_KIND) {
       throw new Error(`${path} is neither a GAN Studio checkpoint nor a generator snapshot`);
@@ -26,7 +32,13 @@ export class LoadedGenerator {
     const config = file.meta.config.model;
     const models = buildGan(config, file.meta.seed);
     models.discriminator.dispose();
-    const stored = file.tensors.filter((t) => t.name.startsWith('G/'));
+    const averaged = !options.raw && file.tensors.some((t) => t.name.startsWith('Gema/'));
+    const prefix = averaged ? 'Gema/' : 'G/';
+    const stored = file.tensors.filter((t) => t.name.startsWith(prefix));
+    if (stored.length === 0 && options.raw) {
+      models.generator.dispose();
+      throw new Error(`${path} holds only the averaged generator (a snapshot); the trained G is in the run's full checkpoints`);
+    }
     const expected = models.generator.getWeights();
     if (stored.length !== expected.length || expected.some((w, i) => w.shape.join() !== stored[i]!.shape.join())) {
       models.generator.dispose();
@@ -35,7 +47,7 @@ export class LoadedGenerator {
     const tensors = stored.map((t) => tf.tensor(t.values, t.shape, t.dtype));
     models.generator.setWeights(tensors);
     tf.dispose(tensors);
-    return new LoadedGenerator(config, models, file.meta.step);
+    return new LoadedGenerator(config, models, file.meta.step, averaged);
   }
 
   /**

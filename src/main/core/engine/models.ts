@@ -6,6 +6,13 @@
 //   64x64xC); 32 px drops the widest layer; 28 px is the MNIST-sized variant (a dense projection
 //   to 7x7x128, then two 4x4 stride-2 transposed convolutions), the same network as the PyTorch
 //   peer in shared/bench/torch_dcgan.py.
+//   128 px (photo folders) is the 64 px stack with one more stride-2 layer each side:
+//   latent → 4x4x512 → 8x8x256 → 16x16x128 → 32x32x64 → 64x64x32 → 128x128xC in G, mirrored in D
+//   (128x128xC → 64x64x32 → … → 4x4x512 → 1); the widths at 4x4 … 32x32 are the 64 px stack's.
+//   That is ~1.35x DCGAN-64's multiply-adds a step (3.6M weights in G, 2.8M in D). The "ngf*16"
+//   stack (1024 at 4x4 … 64 at 64x64) is ~3.9x that again, measured ~3x slower a step and twice the
+//   memory on the wasm backend with gan-studio-native (2.4 GB at batch 64, 3.8 GB at 128, near the
+//   4 GB a wasm heap can hold): too much for the 2-core CPUs this trains on.
 // - GAN (Goodfellow et al. 2014): MLPs. G 128-256-512-1024 with batchnorm and LeakyReLU, tanh
 //   output; D 512-256-1 with LeakyReLU.
 // - cGAN (Mirza & Osindero 2014): the MLP GAN with a label embedding joined to the latent in G and
@@ -16,7 +23,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormalization, LeakyReLUAfterBatchNorm, ReLUAfterBatchNorm } from './batchnorm';
 import { conv2d } from './conv-layer';
-import type { ModelConfig } from '../../../shared/types';
+import { IMAGE_SIZES, type ModelConfig } from '../../../shared/types';
 import { mixSeed, Stream } from './rng';
 
 export interface GanModels {
@@ -54,8 +61,12 @@ export function isConditional(kind: ModelConfig['kind']): boolean {
 }
 
 export function validateModelConfig(config: ModelConfig): void {
-  if (![28, 32, 64].includes(config.size)) throw new Error(`image size must be 28, 32 or 64 (got ${config.size})`);
+  if (!IMAGE_SIZES.includes(config.size)) throw new Error(`image size must be one of ${IMAGE_SIZES.join(', ')} (got ${config.size})`);
   if (config.channels !== 1 && config.channels !== 3) throw new Error(`channels must be 1 or 3 (got ${config.channels})`);
+  // The MLPs' output layer has 1024 x pixels weights: 50M at 128x128x3, too large to train here.
+  if ((config.kind === 'gan' || config.kind === 'cgan') && config.size > 64) {
+    throw new Error(`the MLP GANs (gan, cgan) train at up to 64 px (got ${config.size}); use dcgan or cdcgan at ${config.size} px`);
+  }
   if (!Number.isInteger(config.latent) || config.latent < 1 || config.latent > 4096) {
     throw new Error(`latent size must be an integer from 1 to 4096 (got ${config.latent})`);
   }
@@ -130,6 +141,7 @@ function conv(filters: number, kernel: number, strides: number, padding: 'same' 
 
 /** Feature widths of G's transposed convolutions after the projection, widest first. */
 function dcganWidths(size: ModelConfig['size']): number[] {
+  if (size === 128) return [512, 256, 128, 64, 32];
   if (size === 64) return [512, 256, 128, 64];
   if (size === 32) return [256, 128, 64];
   return [128, 64]; // 28: 7x7x128 → 14x14x64 → 28x28xC
@@ -172,7 +184,7 @@ function dcganDiscriminator(config: ModelConfig, init: Init, conditional: boolea
   }
   const widths = [...dcganWidths(size)].reverse(); // narrowest first
   widths.forEach((filters, i) => {
-    // Bias only where no batchnorm follows; the 64 px paper stack has none at all.
+    // Bias only where no batchnorm follows; the 32, 64 and 128 px stacks have none at all.
     x = conv(filters, 4, 2, 'same', init, i === 0 && size === 28).apply(x) as tf.SymbolicTensor;
     x = i > 0 ? batchNormThen(x, init, LEAK) : (tf.layers.leakyReLU({ alpha: LEAK }).apply(x) as tf.SymbolicTensor);
   });

@@ -26,6 +26,10 @@ export const Stream = {
   fakeLabels: 5,
   init: 6,
   generate: 7,
+  /** DiffAugment's per-image draws for D's inputs (see diff-augment.ts). */
+  augment: 8,
+  /** Latents of the averaged generator's batch-norm calibration (see trainer.ts). */
+  emaCalibration: 9,
 } as const;
 
 /** A small, fast PRNG (a 32-bit xorshift-multiply generator) yielding floats in [0, 1). */

@@ -3,6 +3,16 @@
 // As in the reference DCGAN loop, G's update scores the fake batch of the last D update (G runs
 // once a step; see trainStep).
 //
+// Small-data remedies (both switches in TrainConfig, chosen by the training plan unless given):
+// - `augment`: DiffAugment (Zhao et al. 2020, ./diff-augment) on every image D sees, real and
+//   fake, in D's update and in G's, so D cannot memorise a small set and G's gradient still
+//   passes through the augmentation.
+// - `ema`: an averaged generator, an exponential moving average of G's trainable weights (half-life
+//   EMA_HALF_LIFE_IMAGES images, ramped up early in a run as StyleGAN2-ADA does). Its batch-norm
+//   statistics are its own: before it draws anything, precise statistics are computed by passing
+//   fixed latents through it (calibrateAverage), since G's running statistics belong to G's weights.
+//   Grids, snapshots, galleries and exports draw from it; checkpoints hold it as `Gema/`.
+//
 // Reproducibility: every random draw is keyed by (seed, step, purpose) (see rng.ts), the data
 // order by (seed, epoch), and a checkpoint holds both networks (batchnorm statistics included),
 // both optimizers' moments and iteration counts, the step and the fixed latent. Resuming from the
@@ -14,11 +24,47 @@ import type { EpochSummary, ImageDataset, StepMetrics, TrainConfig } from '../..
 import { FusedAdamOptimizer } from './adam';
 import { readCheckpoint, writeCheckpoint, type StoredTensor } from './checkpoint';
 import { writeGridPng } from './image-grid';
-import { withBatchGroups } from './batchnorm';
+import { FusedBatchNormalization, withBatchGroups } from './batchnorm';
+import { diffAugment } from './diff-augment';
 import { buildGan, discriminate, disposeGan, generate, type GanModels } from './models';
 import { mixSeed, permutation, Prng, Stream } from './rng';
 
 export const GRID_SAMPLES = 64;
+
+/** The averaged generator's half-life, in images G has been trained on (StyleGAN2-ADA's 10k). */
+export const EMA_HALF_LIFE_IMAGES = 10_000;
+/** Early in a run the half-life is at most this fraction of the images so far (the average's ramp-up). */
+export const EMA_RAMPUP = 0.05;
+/** Latents a batch-norm calibration of the averaged generator passes through it: batches x size. */
+export const EMA_CALIBRATION_BATCHES = 4;
+export const EMA_CALIBRATION_BATCH = 64;
+
+/**
+ * Grids and checkpoints are written at epoch ends; where a run has many epochs (a small set trains
+ * for hundreds of them) only every n-th epoch, so that a run keeps at most about MAX_EPOCH_GRIDS
+ * grids and writes at most about MAX_EPOCH_CHECKPOINTS checkpoints, each with a generator
+ * snapshot that is kept (see generator-snapshot.ts). The end of a run, or a stop, gets both.
+ */
+export const MAX_EPOCH_GRIDS = 100;
+export const MAX_EPOCH_CHECKPOINTS = 20;
+
+/** Every how many epochs of a run of `epochs` at most `count` things are written. */
+export function epochsBetween(epochs: number, count: number): number {
+  return Math.max(1, Math.ceil(epochs / count));
+}
+
+/** Which update an augmentation draw is for (part of its random key). */
+const AUGMENT_D = 0;
+const AUGMENT_G = 1;
+
+/**
+ * The averaged generator's decay after the step that brought the images seen to `imagesSeen`:
+ * ema ← beta·ema + (1 - beta)·G with beta = 0.5^(batch / half-life).
+ */
+export function emaBeta(batch: number, imagesSeen: number): number {
+  const halfLife = Math.min(EMA_HALF_LIFE_IMAGES, imagesSeen * EMA_RAMPUP);
+  return halfLife <= 0 ? 0 : Math.pow(0.5, batch / Math.max(halfLife, 1e-8));
+}
 
 export interface CheckpointMeta {
   kind: 'gan-studio-checkpoint';
@@ -91,6 +137,8 @@ export class Trainer {
   private readonly optG: tf.AdamOptimizer;
   private readonly dVars: tf.Variable[];
   private readonly gVars: tf.Variable[];
+  /** The averaged generator (config.ema), its trainable variables in gVars' order, and the step its batch-norm statistics were computed at. */
+  private readonly average: { generator: tf.LayersModel; vars: tf.Variable[]; calibratedAt: number } | null;
   private fixedZ: tf.Tensor2D;
   private readonly fixedLabels: tf.Tensor2D | null;
   private readonly ones: tf.Tensor2D;
@@ -100,6 +148,7 @@ export class Trainer {
   private permutationCache: { epoch: number; order: Uint32Array } | null = null;
   private readonly checkpoints: string[] = [];
   private lastCheckpointStep = -1;
+  private lastGridStep = -1;
 
   private constructor(private readonly setup: TrainerSetup) {
     const { config, dataset } = setup;
@@ -120,6 +169,7 @@ export class Trainer {
     this.optG = new FusedAdamOptimizer(config.lr, config.beta1, config.beta2);
     this.dVars = this.models.discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
     this.gVars = this.models.generator.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.average = config.ema ? this.buildAverage() : null;
     this.fixedZ = tf.randomNormal([GRID_SAMPLES, config.model.latent], 0, 1, 'float32', mixSeed(config.seed, Stream.fixedLatent));
     this.fixedLabels = this.models.conditional
       ? tf.tensor2d(Array.from({ length: GRID_SAMPLES }, (_, i) => i % config.model.numClasses), [GRID_SAMPLES, 1])
@@ -151,6 +201,62 @@ export class Trainer {
       throw err;
     }
     return trainer;
+  }
+
+  /** A second G, with G's initial weights, whose trainable weights become G's moving average. */
+  private buildAverage(): { generator: tf.LayersModel; vars: tf.Variable[]; calibratedAt: number } {
+    const copy = buildGan(this.setup.config.model, this.setup.config.seed);
+    copy.discriminator.dispose();
+    const weights = this.models.generator.getWeights();
+    copy.generator.setWeights(weights);
+    const vars = copy.generator.trainableWeights.map((w) => w.read() as tf.Variable);
+    return { generator: copy.generator, vars, calibratedAt: -1 };
+  }
+
+  /** ema ← beta·ema + (1 - beta)·G for every trainable weight, after the step just taken. */
+  private updateAverage(): void {
+    if (!this.average) return;
+    const beta = emaBeta(this.batch, this.step * this.batch);
+    tf.tidy(() => {
+      this.average!.vars.forEach((v, i) => {
+        const w = this.gVars[i]!;
+        v.assign(tf.add(w, tf.mul(tf.sub(v, w), beta)));
+      });
+    });
+  }
+
+  /**
+   * The averaged generator's own batch-norm statistics: fixed latents (and cycling classes) in
+   * training mode, each batch-norm layer averaging the batch statistics it sees (see
+   * FusedBatchNormalization.beginCalibration). Deterministic for given weights; once per step.
+   */
+  private calibrateAverage(): void {
+    const average = this.average;
+    if (!average || average.calibratedAt === this.step) return;
+    const layers = average.generator.layers.filter((l): l is FusedBatchNormalization => l instanceof FusedBatchNormalization);
+    const { latent, numClasses } = this.setup.config.model;
+    layers.forEach((l) => l.beginCalibration());
+    try {
+      for (let j = 0; j < EMA_CALIBRATION_BATCHES; j++) {
+        tf.tidy(() => {
+          const z = tf.randomNormal([EMA_CALIBRATION_BATCH, latent], 0, 1, 'float32', mixSeed(this.setup.config.seed, Stream.emaCalibration, j)) as tf.Tensor2D;
+          const labels = this.models.conditional
+            ? tf.tensor2d(Array.from({ length: EMA_CALIBRATION_BATCH }, (_, i) => (i + j) % numClasses), [EMA_CALIBRATION_BATCH, 1])
+            : null;
+          generate({ ...this.models, generator: average.generator }, z, labels, true);
+        });
+      }
+    } finally {
+      layers.forEach((l) => l.endCalibration());
+    }
+    average.calibratedAt = this.step;
+  }
+
+  /** The generator grids and snapshots draw from: the averaged one (calibrated) when on, else G. */
+  private samplingModels(): GanModels {
+    if (!this.average) return this.models;
+    this.calibrateAverage();
+    return { ...this.models, generator: this.average.generator };
   }
 
   get currentStep(): number {
@@ -196,8 +302,9 @@ export class Trainer {
             seconds,
             imagesPerSec: (epochSteps * this.batch * config.k) / Math.max(seconds, 1e-9),
           });
-          await this.writeGrid(hooks, epoch);
-          await this.writeCheckpoint(hooks);
+          const epochs = Math.ceil(this.totalSteps / this.stepsPerEpoch);
+          if (epoch % epochsBetween(epochs, MAX_EPOCH_GRIDS) === 0) await this.writeGrid(hooks, epoch);
+          if (epoch % epochsBetween(epochs, MAX_EPOCH_CHECKPOINTS) === 0) await this.writeCheckpoint(hooks);
           epochStarted = performance.now();
           epochSteps = 0;
         }
@@ -211,9 +318,11 @@ export class Trainer {
 
   /** At a stop or at the end of a run that ends mid-epoch: a grid of the partial epoch and a checkpoint. */
   private async finishPartial(hooks: TrainerHooks): Promise<void> {
-    if (this.step === this.lastCheckpointStep || this.step === 0) return;
-    if (this.step % this.stepsPerEpoch !== 0) await this.writeGrid(hooks, this.completedEpochs + 1);
-    await this.writeCheckpoint(hooks);
+    if (this.step === 0) return;
+    if (this.step !== this.lastGridStep) {
+      await this.writeGrid(hooks, this.completedEpochs + (this.step % this.stepsPerEpoch === 0 ? 0 : 1));
+    }
+    if (this.step !== this.lastCheckpointStep) await this.writeCheckpoint(hooks);
   }
 
   private outcome(status: TrainOutcome['status'], error: string | null): TrainOutcome {
@@ -239,7 +348,7 @@ export class Trainer {
       let scores: tf.Tensor | null = null;
       const lossD = this.optD.minimize(
         () => {
-          const d = this.discriminatorLoss(real, realLabels, fake, fakeLabels);
+          const d = this.discriminatorLoss(real, realLabels, fake, fakeLabels, i);
           scores = tf.keep(d.scores);
           return d.loss;
         },
@@ -266,7 +375,8 @@ export class Trainer {
       () => {
         const fake = generate(this.models, z, labels, true);
         offTape(() => dUpdate(k - 1, fake, labels));
-        return tf.losses.sigmoidCrossEntropy(this.ones, discriminate(this.models, fake, labels, true)) as tf.Scalar;
+        const seen = this.augment(fake, AUGMENT_G, k - 1);
+        return tf.losses.sigmoidCrossEntropy(this.ones, discriminate(this.models, seen, labels, true)) as tf.Scalar;
       },
       true,
       this.gVars,
@@ -275,6 +385,7 @@ export class Trainer {
     const values = await packed.data();
     tf.dispose(present(packed, lossG, z, labels, ...dStats));
     this.step++;
+    this.updateAverage();
     return {
       step: this.step,
       epoch: Math.floor((this.step - 1) / this.stepsPerEpoch) + 1,
@@ -292,14 +403,25 @@ export class Trainer {
    * with half as many kernel calls, each on twice the images.
    */
   private discriminatorLoss(real: tf.Tensor4D, realLabels: tf.Tensor2D | null, fake: tf.Tensor4D,
-    fakeLabels: tf.Tensor2D | null): { loss: tf.Scalar; scores: tf.Tensor1D } {
-    const images = tf.concat([real, fake]) as tf.Tensor4D;
+    fakeLabels: tf.Tensor2D | null, i: number): { loss: tf.Scalar; scores: tf.Tensor1D } {
+    const joined = tf.concat([real, fake]) as tf.Tensor4D;
+    const images = this.augment(joined, AUGMENT_D, i);
     const labels = realLabels && fakeLabels ? (tf.concat([realLabels, fakeLabels]) as tf.Tensor2D) : null;
     const logits = withBatchGroups(2, () => discriminate(this.models, images, labels, true));
     const [realLogits, fakeLogits] = tf.split(logits, 2) as [tf.Tensor2D, tf.Tensor2D];
     const scores = tf.stack([tf.sigmoid(realLogits).mean(), tf.sigmoid(fakeLogits).mean()]) as tf.Tensor1D;
     const loss = tf.losses.sigmoidCrossEntropy(this.ones, realLogits).add(tf.losses.sigmoidCrossEntropy(this.zeros, fakeLogits)) as tf.Scalar;
     return { loss, scores };
+  }
+
+  /**
+   * DiffAugment of a batch D is about to see (config.augment), or the batch itself. Each draw is
+   * keyed by (seed, step, update, which: D's update or G's), so a resumed run augments as an
+   * uninterrupted one would.
+   */
+  private augment(images: tf.Tensor4D, which: number, update: number): tf.Tensor4D {
+    if (!this.setup.config.augment) return images;
+    return diffAugment(images, mixSeed(this.setup.config.seed, Stream.augment, this.step, update, which));
   }
 
   /** The real batch with global index `index` (k batches per step), scaled to [-1, 1]. */
@@ -333,9 +455,13 @@ export class Trainer {
     return tf.tensor2d(Array.from({ length: this.batch }, () => rng.int(n)), [this.batch, 1]);
   }
 
-  /** G on the fixed latent in inference mode (batchnorm running statistics), as floats in [-1, 1]. */
+  /**
+   * The grid's generator (the averaged one when on) on the fixed latent in inference mode
+   * (batch-norm running statistics), as floats in [-1, 1].
+   */
   async sampleFixed(): Promise<Float32Array> {
-    const out = tf.tidy(() => generate(this.models, this.fixedZ, this.fixedLabels, false));
+    const models = this.samplingModels();
+    const out = tf.tidy(() => generate(models, this.fixedZ, this.fixedLabels, false));
     const values = (await out.data()) as Float32Array;
     out.dispose();
     return values;
@@ -346,6 +472,7 @@ export class Trainer {
     const path = join(this.setup.runDir, 'grids', gridName(epoch));
     const columns = this.models.conditional ? numClasses : 8;
     await writeGridPng(path, { count: GRID_SAMPLES, height: size, width: size, channels, values: await this.sampleFixed() }, columns);
+    this.lastGridStep = this.step;
     hooks.onGrid({ epoch, step: this.step, path });
   }
 
@@ -360,6 +487,10 @@ export class Trainer {
     };
     await add('G', this.models.generator.getWeights().map((tensor, i) => ({ name: String(i), tensor })));
     await add('D', this.models.discriminator.getWeights().map((tensor, i) => ({ name: String(i), tensor })));
+    if (this.average) {
+      this.calibrateAverage();
+      await add('Gema', this.average.generator.getWeights().map((tensor, i) => ({ name: String(i), tensor })));
+    }
     const optG = await this.optG.getWeights();
     const optD = await this.optD.getWeights();
     await add('optG', optG);
@@ -407,6 +538,11 @@ export class Trainer {
     };
     setModel(this.models.generator, group('G'), 'generator');
     setModel(this.models.discriminator, group('D'), 'discriminator');
+    if (this.average) {
+      // A run that had no average before (none is written without config.ema) starts it from G.
+      const stored = group('Gema');
+      setModel(this.average.generator, stored.length ? stored : group('G'), 'averaged generator');
+    }
     const named = (stored: StoredTensor[]) => stored.map((t) => ({ name: t.name.slice(t.name.indexOf('/') + 1), tensor: toTensor(t) }));
     const optG = named(group('optG'));
     const optD = named(group('optD'));
@@ -420,10 +556,12 @@ export class Trainer {
     }
     this.step = file.meta.step;
     this.lastCheckpointStep = file.meta.step;
+    this.lastGridStep = file.meta.step;
   }
 
   dispose(): void {
     disposeGan(this.models);
+    this.average?.generator.dispose();
     this.optD.dispose();
     this.optG.dispose();
     tf.dispose([this.fixedZ, this.ones, this.zeros]);

@@ -20,6 +20,7 @@ export interface TrainingSessionEvents {
   checkpoint: [{ step: number; epoch: number; path: string }];
   paused: [];
   resumed: [];
+  measured: [{ msPerStep: number; steps: number }];
 }
 
 export class SetupError extends Error {
@@ -113,6 +114,9 @@ export class TrainingSession extends EventEmitter<TrainingSessionEvents> {
             break;
           case 'resumed':
             this.emit('resumed');
+            break;
+          case 'measured':
+            this.emit('measured', { msPerStep: message.msPerStep, steps: message.steps });
             break;
           case 'done':
             finish(message);

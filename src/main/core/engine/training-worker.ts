@@ -4,6 +4,9 @@
 // can be drawn again at any epoch after the trainer has retired that epoch's full checkpoint.
 // The host's thread (Electron's main loop, the web server, the CLI) never runs a training step.
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import type { ImageDataset, TrainConfig } from '../../../shared/types';
 import { isDataError } from '../data/data-error';
@@ -143,6 +146,11 @@ async function runJob(job: TrainingJob): Promise<void> {
     return;
   }
 
+  if (job.measureSteps) {
+    await measure(config, dataset, job.measureSteps);
+    return;
+  }
+
   const begin = await new Promise<TrainingBegin | null>((resolve) => (beginResolve = resolve));
   beginResolve = null;
   if (!begin) return;
@@ -180,6 +188,33 @@ async function runJob(job: TrainingJob): Promise<void> {
   }
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   send({ type: 'done', ...outcome, memory: { peakRssBytes: peakRss } });
+}
+
+/** Warm-up steps before a measurement (V8 and the kernels settle over the first steps). */
+const MEASURE_WARMUP_STEPS = 2;
+
+/** Times `steps` training steps of `config` on `dataset` in a scratch folder; reports 'measured', then 'done'. */
+async function measure(config: TrainConfig, dataset: ImageDataset, steps: number): Promise<void> {
+  const scratch = await mkdtemp(join(tmpdir(), 'gan-studio-measure-'));
+  let trainer: Trainer | null = null;
+  try {
+    trainer = await Trainer.create({ config, dataset, runDir: scratch, resumeFrom: null, keepCheckpoints: 0 });
+    for (let i = 0; i < MEASURE_WARMUP_STEPS; i++) await trainer.trainStep();
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      await trainer.trainStep();
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    send({ type: 'measured', msPerStep: times[Math.floor(times.length / 2)]!, steps });
+    send({ type: 'done', status: 'completed', step: 0, epoch: 0, error: null, memory: { peakRssBytes: peakRss } });
+  } catch (err) {
+    send({ type: 'done', status: 'failed', step: 0, epoch: 0, error: describeError(err), memory: { peakRssBytes: peakRss } });
+  } finally {
+    trainer?.dispose();
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 /** An imported dataset's cache file, which must already be at the model's size and channels. */

@@ -12,6 +12,11 @@ export interface TrainingJob {
   labels: boolean;
   /** An imported dataset's cache file: loaded as is (no decoding) instead of config.data. */
   cachePath?: string | null;
+  /**
+   * Time this many training steps (after a short warm-up) in a scratch folder instead of training
+   * a run: the worker answers 'measured' and ends. Nothing is recorded or kept.
+   */
+  measureSteps?: number;
 }
 
 /** Sent once the host has recorded the run: where to write and what to continue from. */
@@ -57,4 +62,5 @@ export type WorkerToHost =
   | { type: 'checkpoint'; step: number; epoch: number; path: string }
   | { type: 'paused' }
   | { type: 'resumed' }
+  | { type: 'measured'; msPerStep: number; steps: number }
   | { type: 'done'; status: 'completed' | 'stopped' | 'diverged' | 'failed'; step: number; epoch: number; error: string | null; memory: { peakRssBytes: number } };

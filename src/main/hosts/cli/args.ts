@@ -23,11 +23,16 @@ export class UsageError extends Error {
 export const USAGE = `Usage: gan-studio <command> [options]
 
 Commands:
-  train     --data PATH|DATASET [--model dcgan|gan|cgan|cdcgan] [--size 28|32|64] [--channels 1|3]
+  train     --data PATH|DATASET [--model dcgan|gan|cgan|cdcgan] [--size 28|32|64|128] [--channels 1|3]
             [--epochs N | --steps N] [--batch N] [--lr X] [--beta1 X] [--k N] [--latent N]
             [--seed N] [--name NAME] [--limit N] [--labels] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu]
-            [--resume RUN_ID] [--json]
+            [--augment on|off] [--ema on|off] [--resume RUN_ID] [--json]
+            Batch, length, --augment (DiffAugment for D) and --ema (an averaged generator) not given
+            are planned from the data's size: small sets get smaller batches, thousands of steps
+            and both remedies. The plan is printed before training starts.
   generate  (--run RUN_ID | --model NAME|DIR) --count N --out DIR [--grid] [--seed N] [--class C] [--json]
+            A run that kept an averaged generator draws from it; --raw-generator (with generate,
+            latent, interpolate, export) takes the trained G instead.
   latent    (--run RUN_ID | --model NAME|DIR) --expr EXPR --seeds SEEDS --out DIR [--class C] [--json]
             Latent arithmetic: G(EXPR in latent space), the pixel-wise combination of the operands'
             images, each operand and one strip. EXPR: names with + and - and optional coefficients
@@ -77,6 +82,8 @@ export type Command =
       backend: BackendName | 'auto';
       /** Whether --size / --channels were left out (an imported dataset then gives its own). */
       shapeFromDataset?: { size: boolean; channels: boolean };
+      /** Which of batch, length, augment and ema were left out (the training plan picks them). */
+      planned?: { batch: boolean; length: boolean; augment: boolean; ema: boolean };
     }
   | { name: 'generate'; home?: string; json: boolean; source: GeneratorChoice; count: number; out: string; grid: boolean; seed: number; classLabel: string | null }
   | { name: 'runs'; home?: string; json: boolean }
@@ -102,7 +109,7 @@ export type Command =
       out: string;
       classLabel: string | null;
     }
-  | { name: 'export'; home?: string; json: boolean; runId: number; out: string }
+  | { name: 'export'; home?: string; json: boolean; runId: number; out: string; raw: boolean }
   | { name: 'import-model'; home?: string; json: boolean; path: string; modelName: string | null }
   | {
       name: 'import';
@@ -124,7 +131,7 @@ export type Command =
 export const SERVE_DEFAULT_PORT = 8470;
 
 /** A generator to explore: a run's latest checkpoint or a model (an imported name or an export folder). */
-export type GeneratorChoice = { runId: number } | { model: string };
+export type GeneratorChoice = { runId: number; raw?: boolean } | { model: string };
 
 const SEED_MAX = 2 ** 31 - 1;
 
@@ -141,15 +148,25 @@ export function parseSeeds(text: string | undefined): { name: string | null; see
   });
 }
 
-function generatorChoice(command: string, run: string | undefined, model: string | undefined): GeneratorChoice {
+function generatorChoice(command: string, run: string | undefined, model: string | undefined, raw = false): GeneratorChoice {
   if (run !== undefined && model !== undefined) throw new UsageError(`${command}: give --run or --model, not both`);
   if (model !== undefined) {
     if (!model.trim()) throw new UsageError(`${command}: --model needs a NAME or a folder`);
+    if (raw) throw new UsageError(`${command}: --raw-generator needs --run (an exported model holds one generator)`);
     return { model };
   }
   const runId = int('run', run, 1, Number.MAX_SAFE_INTEGER);
   if (runId === undefined) throw new UsageError(`${command} needs --run RUN_ID (or --model NAME|DIR)`);
-  return { runId };
+  return raw ? { runId, raw } : { runId };
+}
+
+/** `--flag on|off` (also yes/no, true/false, 1/0). */
+function onOff(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (['on', 'yes', 'true', '1'].includes(v)) return true;
+  if (['off', 'no', 'false', '0'].includes(v)) return false;
+  throw new UsageError(`--${name} must be on or off (got "${value}")`);
 }
 
 const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -208,6 +225,8 @@ export function parseCommand(argv: string[]): Command {
         labels: { type: 'boolean', default: false },
         backend: { type: 'string' },
         resume: { type: 'string' },
+        augment: { type: 'string' },
+        ema: { type: 'string' },
       });
       if (v.help) return { name: 'help' };
       const epochs = int('epochs', v.epochs as string | undefined, 1, 100_000);
@@ -218,7 +237,7 @@ export function parseCommand(argv: string[]): Command {
       const backend = oneOf('backend', v.backend as string | undefined, BACKENDS) ?? 'auto';
       const base = { name: 'train' as const, home: v.home as string | undefined, json: Boolean(v.json), limit, labels: Boolean(v.labels), backend };
       if (resume !== null) {
-        const fixed = ['data', 'model', 'size', 'channels', 'batch', 'lr', 'beta1', 'k', 'latent', 'seed', 'name'].filter((key) => v[key as keyof typeof v] !== undefined);
+        const fixed = ['data', 'model', 'size', 'channels', 'batch', 'lr', 'beta1', 'k', 'latent', 'seed', 'name', 'augment', 'ema'].filter((key) => v[key as keyof typeof v] !== undefined);
         if (fixed.length) throw new UsageError(`--resume continues a run with its own settings; drop --${fixed.join(', --')}`);
         return { ...base, config: null, resume, epochs, steps };
       }
@@ -248,7 +267,12 @@ export function parseCommand(argv: string[]): Command {
         seed: int('seed', v.seed as string | undefined, 0, 2 ** 31 - 1) ?? TRAIN_DEFAULTS.seed,
         name: (v.name as string | undefined) ?? `${model}-${basename(data.replace(/[\\/]+$/, '')) || 'data'}`,
       };
-      return { ...base, config, resume: null, shapeFromDataset: { size: v.size === undefined, channels: v.channels === undefined } };
+      const augment = onOff('augment', v.augment as string | undefined);
+      const ema = onOff('ema', v.ema as string | undefined);
+      if (augment !== undefined) config.augment = augment;
+      if (ema !== undefined) config.ema = ema;
+      const planned = { batch: v.batch === undefined, length: epochs === undefined && steps === undefined, augment: augment === undefined, ema: ema === undefined };
+      return { ...base, config, resume: null, shapeFromDataset: { size: v.size === undefined, channels: v.channels === undefined }, planned };
     }
     case 'generate': {
       const v = parse({
@@ -259,9 +283,10 @@ export function parseCommand(argv: string[]): Command {
         grid: { type: 'boolean', default: false },
         seed: { type: 'string' },
         class: { type: 'string' },
+        'raw-generator': { type: 'boolean', default: false },
       });
       if (v.help) return { name: 'help' };
-      const source = generatorChoice('generate', v.run as string | undefined, v.model as string | undefined);
+      const source = generatorChoice('generate', v.run as string | undefined, v.model as string | undefined, Boolean(v['raw-generator']));
       const out = v.out as string | undefined;
       if (!out) throw new UsageError('generate needs --out DIR');
       return {
@@ -277,9 +302,9 @@ export function parseCommand(argv: string[]): Command {
       };
     }
     case 'latent': {
-      const v = parse({ run: { type: 'string' }, model: { type: 'string' }, expr: { type: 'string' }, seeds: { type: 'string' }, out: { type: 'string' }, class: { type: 'string' } });
+      const v = parse({ run: { type: 'string' }, model: { type: 'string' }, expr: { type: 'string' }, seeds: { type: 'string' }, out: { type: 'string' }, class: { type: 'string' }, 'raw-generator': { type: 'boolean', default: false } });
       if (v.help) return { name: 'help' };
-      const source = generatorChoice('latent', v.run as string | undefined, v.model as string | undefined);
+      const source = generatorChoice('latent', v.run as string | undefined, v.model as string | undefined, Boolean(v['raw-generator']));
       const expression = (v.expr as string | undefined)?.trim();
       if (!expression) throw new UsageError('latent needs --expr EXPR (e.g. --expr "a-b+c")');
       const out = v.out as string | undefined;
@@ -305,9 +330,10 @@ export function parseCommand(argv: string[]): Command {
         mode: { type: 'string' },
         out: { type: 'string' },
         class: { type: 'string' },
+        'raw-generator': { type: 'boolean', default: false },
       });
       if (v.help) return { name: 'help' };
-      const source = generatorChoice('interpolate', v.run as string | undefined, v.model as string | undefined);
+      const source = generatorChoice('interpolate', v.run as string | undefined, v.model as string | undefined, Boolean(v['raw-generator']));
       const from = int('from', v.from as string | undefined, 0, SEED_MAX);
       const to = int('to', v.to as string | undefined, 0, SEED_MAX);
       if (from === undefined || to === undefined) throw new UsageError('interpolate needs --from SEED and --to SEED');
@@ -327,13 +353,13 @@ export function parseCommand(argv: string[]): Command {
       };
     }
     case 'export': {
-      const v = parse({ run: { type: 'string' }, out: { type: 'string' } });
+      const v = parse({ run: { type: 'string' }, out: { type: 'string' }, 'raw-generator': { type: 'boolean', default: false } });
       if (v.help) return { name: 'help' };
       const runId = int('run', v.run as string | undefined, 1, Number.MAX_SAFE_INTEGER);
       if (runId === undefined) throw new UsageError('export needs --run RUN_ID');
       const out = v.out as string | undefined;
       if (!out) throw new UsageError('export needs --out DIR');
-      return { name: 'export', home: v.home as string | undefined, json: Boolean(v.json), runId, out };
+      return { name: 'export', home: v.home as string | undefined, json: Boolean(v.json), runId, out, raw: Boolean(v['raw-generator']) };
     }
     case 'import-model': {
       let parsed;

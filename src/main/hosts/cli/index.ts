@@ -1,6 +1,7 @@
 // `gan-studio`: the headless host. One command line → one call into the Studio core.
 import pkg from '../../../../package.json';
 import type { RunRecord, StepMetrics } from '../../../shared/types';
+import { describePlan, formatDuration } from '../../../shared/training-plan';
 import { describeBackend } from '../../core/engine/backends';
 import { resolveHome } from '../../core/home';
 import type { StoredDataset } from '../../core/store/dataset-store';
@@ -54,8 +55,11 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
     limit: cmd.limit,
     labels: cmd.labels,
     shapeFromDataset: cmd.shapeFromDataset,
+    planned: cmd.planned,
   });
-  const { run, data, backend } = handle;
+  const { run, data, backend, plan } = handle;
+  // A step time from earlier runs like this one on this machine, if any (else measured below).
+  const known = plan ? studio.stepTimeEstimate(run.config, backend.name) : null;
   const config = run.config;
   const tty = !cmd.json && process.stdout.isTTY === true;
   if (cmd.json) {
@@ -71,14 +75,29 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
       batch: data.batch,
       stepsPerEpoch: data.stepsPerEpoch,
       totalSteps: handle.totalSteps,
+      augment: config.augment ?? false,
+      ema: config.ema ?? false,
+      plan: plan ? { ...plan, text: describePlan(plan, data.count, known?.msPerStep), msPerStep: known?.msPerStep ?? null } : null,
     });
   } else {
     out(`${cmd.resume !== null ? 'Resuming' : 'Training'} run ${run.id} "${run.name}": ${config.model.kind} ${config.model.size}x${config.model.size}x${config.model.channels}`);
     out(`  backend: ${backend.reason}`);
     out(`  data: ${data.count} images from ${data.source}${data.classNames.length ? ` (${data.classNames.length} classes)` : ''}${data.skipped.length ? `, ${data.skipped.length} files skipped` : ''}`);
     for (const s of data.skipped.slice(0, 5)) out(`    skipped ${s.path}: ${s.reason}`);
-    out(`  ${handle.totalSteps} steps (${data.stepsPerEpoch} per epoch), batch ${data.batch}, lr ${config.lr}, beta1 ${config.beta1}, k ${config.k}`);
+    if (plan) {
+      out(`  plan: ${describePlan(plan, data.count, known?.msPerStep)}${known ? ` (from run ${known.runId})` : ''}`);
+      const planned = Object.entries(plan.planned).filter(([, v]) => v).map(([k]) => (k === 'length' ? 'length' : k));
+      if (planned.length) out(`    (${planned.join(', ')} chosen for ${data.count.toLocaleString('en-US')} images; give --batch, --steps/--epochs, --augment, --ema to choose yourself)`);
+      out(`  ${data.stepsPerEpoch} steps per epoch, lr ${config.lr}, beta1 ${config.beta1}, k ${config.k}`);
+    } else {
+      out(`  ${handle.totalSteps} steps (${data.stepsPerEpoch} per epoch), batch ${data.batch}, lr ${config.lr}, beta1 ${config.beta1}, k ${config.k}` +
+        `${config.augment ? ', augmentation on' : ''}${config.ema ? ', averaged generator on' : ''}`);
+    }
   }
+  // Without a known step time, the plan's estimate comes from this run's own steps (after warm-up).
+  const ESTIMATE_FROM = 3;
+  const ESTIMATE_TO = 13;
+  let estimateFrom: number | null = null;
 
   let interrupts = 0;
   const onSignal = () => {
@@ -114,6 +133,15 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
   handle.on('step', (metrics) => {
     last = metrics;
     stepsThisRun++;
+    if (plan && !known && handle.totalSteps - handle.startStep > ESTIMATE_TO) {
+      if (stepsThisRun === ESTIMATE_FROM) estimateFrom = performance.now();
+      else if (stepsThisRun === ESTIMATE_TO && estimateFrom !== null) {
+        const msPerStep = (performance.now() - estimateFrom) / (ESTIMATE_TO - ESTIMATE_FROM);
+        const seconds = ((handle.totalSteps - metrics.step) * msPerStep) / 1000;
+        if (cmd.json) json({ event: 'estimate', msPerStep, remainingSeconds: seconds });
+        else out(`${tty ? '\n' : ''}  estimated time left: about ${formatDuration(seconds)} (${msPerStep.toFixed(1)} ms a step, measured over steps ${ESTIMATE_FROM + 1}-${ESTIMATE_TO})`);
+      }
+    }
     if (cmd.json) json({ event: 'step', ...metrics });
     else if (tty && performance.now() - lastDraw > 100) {
       lastDraw = performance.now();
@@ -198,7 +226,7 @@ async function interpolate(studio: Studio, cmd: Extract<Command, { name: 'interp
 }
 
 async function exportGenerator(studio: Studio, cmd: Extract<Command, { name: 'export' }>): Promise<number> {
-  const r = await studio.exportGenerator({ runId: cmd.runId, outDir: cmd.out });
+  const r = await studio.exportGenerator({ runId: cmd.runId, outDir: cmd.out, raw: cmd.raw });
   if (cmd.json) json({ event: 'done', runId: cmd.runId, step: r.sidecar.step, dir: r.dir, files: r.files, sidecar: r.sidecar });
   else {
     out(`Exported run ${cmd.runId}'s generator (step ${r.sidecar.step}) to ${r.dir}`);

@@ -1,8 +1,14 @@
-// The Train form: its fields as the user types them (strings), the paper defaults, and validation
-// that turns them into a `training:start` request or says, field by field, what is wrong.
+// The Train form: its fields as the user types them (strings), their defaults, and validation that
+// turns them into a `training:start` request or says, field by field, what is wrong. Batch, length
+// (epochs or steps), augmentation and the averaged generator start blank / 'auto': the request then
+// leaves them out and the training plan (shared/training-plan.ts) chooses them from the dataset's
+// size. What the user fills in wins.
 
 import type { TrainingNewRequest } from '../../../shared/contract';
 import { IMAGE_SIZES, MODEL_KINDS, TRAIN_DEFAULTS, type ImageChannels, type ImageSize, type ModelKind } from '../../../shared/types';
+
+/** A small-data remedy: 'auto' lets the training plan decide. */
+export type RemedyChoice = 'auto' | 'on' | 'off';
 
 export interface TrainFormValues {
   dataset: string;
@@ -10,8 +16,16 @@ export interface TrainFormValues {
   /** 'auto' = the dataset's own. */
   size: 'auto' | `${ImageSize}`;
   channels: 'auto' | '1' | '3';
+  /** Blank: planned. */
   epochs: string;
+  /** Generator steps in all; blank: planned (or from epochs). Not both with epochs. */
+  steps: string;
+  /** Blank: planned. */
   batch: string;
+  /** DiffAugment for D. */
+  augment: RemedyChoice;
+  /** An averaged generator (what grids and galleries draw from). */
+  ema: RemedyChoice;
   lr: string;
   beta1: string;
   k: string;
@@ -24,19 +38,26 @@ export type TrainField = keyof TrainFormValues;
 export type TrainErrors = Partial<Record<TrainField, string>>;
 
 export const MAX_EPOCHS = 10_000;
+export const MAX_STEPS = 10_000_000;
 export const MAX_BATCH = 4096;
 export const MAX_LATENT = 4096;
 export const MAX_K = 100;
 
-/** Defaults from the papers: Adam lr 2e-4 and beta1 0.5 (Radford et al.), batch 128, z of 100, k = 1. */
+/**
+ * Defaults: the optimiser's from the papers (Adam lr 2e-4 and beta1 0.5, Radford et al.; z of 100;
+ * k = 1); batch, length and the remedies blank, i.e. planned for the dataset's size.
+ */
 export function defaultTrainForm(dataset = ''): TrainFormValues {
   return {
     dataset,
     model: 'dcgan',
     size: 'auto',
     channels: 'auto',
-    epochs: String(TRAIN_DEFAULTS.epochs),
-    batch: String(TRAIN_DEFAULTS.batch),
+    epochs: '',
+    steps: '',
+    batch: '',
+    augment: 'auto',
+    ema: 'auto',
     lr: String(TRAIN_DEFAULTS.lr),
     beta1: String(TRAIN_DEFAULTS.beta1),
     k: String(TRAIN_DEFAULTS.k),
@@ -64,6 +85,18 @@ function integerIn(text: string, min: number, max: number, what: string): { valu
   if (!Number.isInteger(n)) return { error: `${capital(what)} must be a whole number.` };
   if (n < min || n > max) return { error: `${capital(what)} must be between ${min.toLocaleString('en-US')} and ${max.toLocaleString('en-US')}.` };
   return { value: n };
+}
+
+function isBlank(text: string): boolean {
+  return text.trim() === '';
+}
+
+/** 'on' → true, 'off' → false, 'auto' → undefined (planned); null for anything else. */
+function remedy(choice: string): boolean | undefined | null {
+  if (choice === 'auto') return undefined;
+  if (choice === 'on') return true;
+  if (choice === 'off') return false;
+  return null;
 }
 
 function capital(s: string): string {
@@ -106,13 +139,25 @@ export function validateTrainForm(values: TrainFormValues, datasets: readonly Da
     else channels = Number(values.channels) as ImageChannels;
   }
 
-  const epochs = integerIn(values.epochs, 1, MAX_EPOCHS, 'epochs');
+  // Blank = planned: absent from the request.
+  const epochs = isBlank(values.epochs) ? {} : integerIn(values.epochs, 1, MAX_EPOCHS, 'epochs');
   if (epochs.error) errors.epochs = epochs.error;
-  const batch = integerIn(values.batch, 1, MAX_BATCH, 'batch size');
+  const steps = isBlank(values.steps) ? {} : integerIn(values.steps, 1, MAX_STEPS, 'steps');
+  if (steps.error) errors.steps = steps.error;
+  if (!isBlank(values.epochs) && !isBlank(values.steps)) {
+    const both = 'Give the length in epochs or in steps, not both: clear one of them.';
+    errors.epochs ??= both;
+    errors.steps ??= both;
+  }
+  const batch = isBlank(values.batch) ? {} : integerIn(values.batch, 1, MAX_BATCH, 'batch size');
   if (batch.error) errors.batch = batch.error;
-  else if (dataset && batch.value! > dataset.count) {
+  else if (dataset && batch.value !== undefined && batch.value > dataset.count) {
     errors.batch = `The batch is larger than the dataset (${dataset.count.toLocaleString('en-US')} images).`;
   }
+  const augment = remedy(values.augment);
+  if (augment === null) errors.augment = 'Choose Auto, On or Off.';
+  const ema = remedy(values.ema);
+  if (ema === null) errors.ema = 'Choose Auto, On or Off.';
 
   const lr = parseNumber(values.lr);
   if (lr === null) errors.lr = 'Enter a number for the learning rate, e.g. 0.0002.';
@@ -136,14 +181,17 @@ export function validateTrainForm(values: TrainFormValues, datasets: readonly Da
   const request: TrainingNewRequest = {
     data: values.dataset,
     model: values.model,
-    epochs: epochs.value!,
-    batch: batch.value!,
     lr: lr!,
     beta1: beta1!,
     k: k.value!,
     latent: latent.value!,
     seed: seed.value!,
   };
+  if (epochs.value !== undefined) request.epochs = epochs.value;
+  if (steps.value !== undefined) request.steps = steps.value;
+  if (batch.value !== undefined) request.batch = batch.value;
+  if (typeof augment === 'boolean') request.augment = augment;
+  if (typeof ema === 'boolean') request.ema = ema;
   if (size !== undefined) request.size = size;
   if (channels !== undefined) request.channels = channels;
   if (name) request.name = name;

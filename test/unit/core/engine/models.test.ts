@@ -17,7 +17,9 @@ const bn = (c: number) => 2 * c; // trainable gamma and beta
 describe('model builders', () => {
   const kinds: ModelKind[] = ['dcgan', 'gan', 'cgan', 'cdcgan'];
   for (const kind of kinds) {
-    for (const size of [28, 32, 64] as const) {
+    // 128 px: the convolutional models only (an MLP GAN at 128x128x3 has ~75M weights: too slow here).
+    const sizes = kind === 'dcgan' || kind === 'cdcgan' ? ([28, 32, 64, 128] as const) : ([28, 32, 64] as const);
+    for (const size of sizes) {
       for (const channels of [1, 3] as const) {
         it(`${kind} ${size}px ${channels}ch: G maps latents to [-1, 1] images, D maps images to one logit`, () => {
           const config: ModelConfig = { kind, size, channels, latent: 100, numClasses: kind.startsWith('c') ? 10 : 0 };
@@ -58,6 +60,41 @@ describe('model builders', () => {
     disposeGan(models);
   });
 
+  it('DCGAN-128 is the 64 px stack with a 32-wide stride-2 layer more each side', () => {
+    const models = buildGan({ kind: 'dcgan', size: 128, channels: 3, latent: 100, numClasses: 0 }, 1);
+    const g = models.generator.layers.filter((l) => l.getClassName() === 'Conv2DTranspose');
+    expect(g.map((l) => (l.getConfig() as { filters: number }).filters)).toEqual([512, 256, 128, 64, 32, 3]);
+    // Spatial sizes after each transposed convolution: 1x1 → 4x4, then doubling to 128x128.
+    expect(g.map((l) => (l.outputShape as number[])[1])).toEqual([4, 8, 16, 32, 64, 128]);
+    const d = models.discriminator.layers.filter((l) => l.getClassName() === 'Conv2D');
+    expect(d.map((l) => (l.getConfig() as { filters: number }).filters)).toEqual([32, 64, 128, 256, 512, 1]);
+    expect(d.map((l) => (l.outputShape as number[])[1])).toEqual([64, 32, 16, 8, 4, 1]);
+    expect(models.generator.layers.filter((l) => l.getClassName() === 'ReLU')).toHaveLength(5);
+    expect(models.discriminator.layers.filter((l) => l.getClassName() === 'LeakyReLU')).toHaveLength(5);
+    // By hand: G 100→512 (4x4 valid), 512→256→128→64→32 (batchnorm after each), 32→3;
+    // D 3→32 (no batchnorm), 32→64→128→256→512 (batchnorm after each), 512→1 (4x4 valid). No biases.
+    const gExpected = 100 * 512 * 16 + 2 * 512 + 512 * 256 * 16 + 2 * 256 + 256 * 128 * 16 + 2 * 128 + 128 * 64 * 16 + 2 * 64 +
+      64 * 32 * 16 + 2 * 32 + 32 * 3 * 16;
+    const dExpected = 3 * 32 * 16 + 32 * 64 * 16 + 2 * 64 + 64 * 128 * 16 + 2 * 128 + 128 * 256 * 16 + 2 * 256 +
+      256 * 512 * 16 + 2 * 512 + 512 * 1 * 16;
+    expect(gExpected).toBe(3_608_000);
+    expect(dExpected).toBe(2_796_928);
+    expect(trainable(models.generator)).toBe(gExpected);
+    expect(trainable(models.discriminator)).toBe(dExpected);
+    disposeGan(models);
+  });
+
+  it('cDCGAN-128: the label embedding joins G\'s latent and D\'s image as a 128x128 plane', () => {
+    const models = buildGan({ kind: 'cdcgan', size: 128, channels: 3, latent: 100, numClasses: 10 }, 1);
+    const embedding = 10 * 50; // one-hot (10) → 50, no bias
+    const plane = 10 * 128 * 128; // one-hot (10) → 128x128 plane, no bias
+    expect(trainable(models.generator)).toBe(embedding + 150 * 512 * 16 + 2 * 512 + 512 * 256 * 16 + 2 * 256 + 256 * 128 * 16 + 2 * 128 +
+      128 * 64 * 16 + 2 * 64 + 64 * 32 * 16 + 2 * 32 + 32 * 3 * 16);
+    expect(trainable(models.discriminator)).toBe(plane + 4 * 32 * 16 + 32 * 64 * 16 + 2 * 64 + 64 * 128 * 16 + 2 * 128 +
+      128 * 256 * 16 + 2 * 256 + 256 * 512 * 16 + 2 * 512 + 512 * 16);
+    disposeGan(models);
+  });
+
   it('DCGAN-28 matches the PyTorch peer network (dense 7x7x128 projection, two transposed convolutions)', () => {
     const models = buildGan({ kind: 'dcgan', size: 28, channels: 1, latent: 100, numClasses: 0 }, 1);
     expect(trainable(models.generator)).toBe(100 * 7 * 7 * 128 + bn(7 * 7 * 128) + convParams(128, 64, 4) + bn(64) + convParams(64, 1, 4, true));
@@ -93,8 +130,10 @@ describe('model builders', () => {
   });
 
   it('rejects impossible configs', () => {
-    expect(() => buildGan({ kind: 'dcgan', size: 48 as 28, channels: 1, latent: 100, numClasses: 0 }, 1)).toThrow(/28, 32 or 64/);
+    expect(() => buildGan({ kind: 'dcgan', size: 48 as 28, channels: 1, latent: 100, numClasses: 0 }, 1)).toThrow(/image size must be one of 28, 32, 64, 128 \(got 48\)/);
     expect(() => buildGan({ kind: 'cgan', size: 28, channels: 1, latent: 100, numClasses: 1 }, 1)).toThrow(/at least 2 classes/);
     expect(() => buildGan({ kind: 'gan', size: 28, channels: 2 as 1, latent: 100, numClasses: 0 }, 1)).toThrow(/channels/);
+    expect(() => buildGan({ kind: 'gan', size: 128, channels: 3, latent: 100, numClasses: 0 }, 1)).toThrow(/MLP GANs .* up to 64 px/);
+    expect(() => buildGan({ kind: 'cgan', size: 128, channels: 1, latent: 100, numClasses: 3 }, 1)).toThrow(/use dcgan or cdcgan at 128 px/);
   });
 });

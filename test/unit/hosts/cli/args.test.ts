@@ -64,6 +64,12 @@ describe('gan-studio import: arguments', () => {
     expect((plain as { config: { data: string } }).config.data).toBe('no-such-path-fashion');
     expect(parseCommand(['train', '--data', 'x', '--size', '64'])).toMatchObject({ shapeFromDataset: { size: false, channels: true } });
   });
+
+  it('train takes every model size, 128 px included', () => {
+    expect(parseCommand(['train', '--data', 'x', '--size', '128', '--channels', '3'])).toMatchObject({ config: { model: { size: 128, channels: 3 } } });
+    expect(() => parseCommand(['train', '--data', 'x', '--size', '96'])).toThrow(/--size must be one of 28, 32, 64, 128/);
+    expect(USAGE).toMatch(/train\s+--data PATH\|DATASET \[--model dcgan\|gan\|cgan\|cdcgan\] \[--size 28\|32\|64\|128\]/);
+  });
 });
 
 describe('gan-studio generate and models: arguments', () => {
