@@ -190,8 +190,15 @@ async function runJob(job: TrainingJob): Promise<void> {
   send({ type: 'done', ...outcome, memory: { peakRssBytes: peakRss } });
 }
 
-/** Warm-up steps before a measurement (V8 and the kernels settle over the first steps). */
-const MEASURE_WARMUP_STEPS = 2;
+/**
+ * A measurement's warm-up: at least this many steps and this long (V8 optimises tfjs's JavaScript
+ * over a DCGAN-28 run's first ~10 steps, so the first steps are several times slower than the rest).
+ */
+const MEASURE_WARMUP_STEPS = 5;
+const MEASURE_WARMUP_MS = 2000;
+/** Then at least the asked-for steps and this long, at most MEASURE_MAX_STEPS. */
+const MEASURE_MIN_MS = 1000;
+const MEASURE_MAX_STEPS = 50;
 
 /** Times `steps` training steps of `config` on `dataset` in a scratch folder; reports 'measured', then 'done'. */
 async function measure(config: TrainConfig, dataset: ImageDataset, steps: number): Promise<void> {
@@ -199,15 +206,17 @@ async function measure(config: TrainConfig, dataset: ImageDataset, steps: number
   let trainer: Trainer | null = null;
   try {
     trainer = await Trainer.create({ config, dataset, runDir: scratch, resumeFrom: null, keepCheckpoints: 0 });
-    for (let i = 0; i < MEASURE_WARMUP_STEPS; i++) await trainer.trainStep();
+    const warm0 = performance.now();
+    for (let i = 0; i < MEASURE_WARMUP_STEPS || performance.now() - warm0 < MEASURE_WARMUP_MS; i++) await trainer.trainStep();
     const times: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
+    const t0 = performance.now();
+    while (times.length < MEASURE_MAX_STEPS && (times.length < steps || performance.now() - t0 < MEASURE_MIN_MS)) {
+      const t = performance.now();
       await trainer.trainStep();
-      times.push(performance.now() - t0);
+      times.push(performance.now() - t);
     }
     times.sort((a, b) => a - b);
-    send({ type: 'measured', msPerStep: times[Math.floor(times.length / 2)]!, steps });
+    send({ type: 'measured', msPerStep: times[Math.floor(times.length / 2)]!, steps: times.length });
     send({ type: 'done', status: 'completed', step: 0, epoch: 0, error: null, memory: { peakRssBytes: peakRss } });
   } catch (err) {
     send({ type: 'done', status: 'failed', step: 0, epoch: 0, error: describeError(err), memory: { peakRssBytes: peakRss } });

@@ -95,8 +95,8 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
     }
   }
   // Without a known step time, the plan's estimate comes from this run's own steps (after warm-up).
-  const ESTIMATE_FROM = 3;
-  const ESTIMATE_TO = 13;
+  const ESTIMATE_FROM = 10;
+  const ESTIMATE_TO = 30;
   let estimateFrom: number | null = null;
 
   let interrupts = 0;
