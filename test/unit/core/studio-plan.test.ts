@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../../src/main/core/studio';
 import { planTraining } from '../../../src/shared/training-plan';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../../../src/shared/types';
+import { testConfig } from '../../helpers/train-config';
 
 let tmp: string;
 let studio: Studio;
@@ -32,19 +33,9 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-/** A config as the CLI builds it: placeholders where nothing was given. */
+/** A config as the CLI builds it: placeholders (the papers' batch and epochs) where nothing was given. */
 const given = (over: Partial<TrainConfig> = {}): TrainConfig => ({
-  model: { kind: 'dcgan', size: 28, channels: 1, latent: 8, numClasses: 0 },
-  data: 'small',
-  epochs: TRAIN_DEFAULTS.epochs,
-  steps: null,
-  batch: TRAIN_DEFAULTS.batch,
-  lr: TRAIN_DEFAULTS.lr,
-  beta1: TRAIN_DEFAULTS.beta1,
-  beta2: TRAIN_DEFAULTS.beta2,
-  k: 1,
-  seed: 1,
-  name: 'plan',
+  ...testConfig({ model: { kind: 'dcgan' }, data: 'small', epochs: TRAIN_DEFAULTS.epochs, batch: TRAIN_DEFAULTS.batch, name: 'plan' }),
   ...over,
 });
 
