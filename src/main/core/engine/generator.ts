@@ -6,14 +6,14 @@ import type { ModelConfig } from '../../../shared/types';
 import { readCheckpoint } from './checkpoint';
 import { SNAPSHOT_KIND, type SnapshotMeta } from './generator-snapshot';
 import type { ImageBatch } from './image-grid';
-import { buildGan, generate, isConditional, type GanModels } from './models';
+import { buildGenerator, generate, isConditional, type GeneratorModels } from './models';
 import { mixSeed, Stream } from './rng';
 import type { CheckpointMeta } from './trainer';
 
 export class LoadedGenerator {
   private constructor(
     readonly config: ModelConfig,
-    private readonly model: ReturnType<typeof buildGan>,
+    private readonly model: GeneratorModels,
     readonly step: number,
     /** True when these are the averaged generator's weights (a run trained with `ema`). */
     readonly averaged = false,
@@ -30,8 +30,7 @@ export class LoadedGenerator {
       throw new Error(`${path} is neither a GAN Studio checkpoint nor a generator snapshot`);
     }
     const config = file.meta.config.model;
-    const models = buildGan(config, file.meta.seed);
-    models.discriminator.dispose();
+    const models = buildGenerator(config, file.meta.seed);
     const averaged = !options.raw && file.tensors.some((t) => t.name.startsWith('Gema/'));
     const prefix = averaged ? 'Gema/' : 'G/';
     const stored = file.tensors.filter((t) => t.name.startsWith(prefix));
@@ -87,8 +86,7 @@ export class LoadedGenerator {
           `with latent ${config.latent}${conditional ? ` and ${config.numClasses} classes` : ''} making ${config.size}x${config.size}x${config.channels} images`,
       );
     }
-    // Only `generator` and `conditional` are used for sampling; D is not part of a loaded generator.
-    const models = { config, generator, discriminator: generator, conditional } as GanModels;
+    const models: GeneratorModels = { config, generator, conditional };
     return new LoadedGenerator(config, models, step);
   }
 

@@ -34,6 +34,9 @@ export interface GanModels {
   conditional: boolean;
 }
 
+/** What drawing from a generator needs: G alone (a loaded generator, the averaged one). */
+export type GeneratorModels = Pick<GanModels, 'config' | 'generator' | 'conditional'>;
+
 type Initializer = ReturnType<typeof tf.initializers.randomNormal>;
 
 const LEAK = 0.2;
@@ -76,15 +79,33 @@ export function validateModelConfig(config: ModelConfig): void {
 }
 
 export function buildGan(config: ModelConfig, seed: number): GanModels {
+  const { init, ...g } = generatorFirst(config, seed);
+  const discriminator = isConvolutional(config.kind)
+    ? dcganDiscriminator(config, init, g.conditional)
+    : mlpDiscriminator(config, init, g.conditional);
+  return { ...g, discriminator };
+}
+
+function isConvolutional(kind: ModelConfig['kind']): boolean {
+  return kind === 'dcgan' || kind === 'cdcgan';
+}
+
+/** G, built first from the seed's initialisers (D, if wanted, continues with `init`). */
+function generatorFirst(config: ModelConfig, seed: number): GeneratorModels & { init: Init } {
   validateModelConfig(config);
   const init = new Init(seed);
   const conditional = isConditional(config.kind);
-  const convolutional = config.kind === 'dcgan' || config.kind === 'cdcgan';
-  const generator = convolutional ? dcganGenerator(config, init, conditional) : mlpGenerator(config, init, conditional);
-  const discriminator = convolutional
-    ? dcganDiscriminator(config, init, conditional)
-    : mlpDiscriminator(config, init, conditional);
-  return { config, generator, discriminator, conditional };
+  const generator = isConvolutional(config.kind) ? dcganGenerator(config, init, conditional) : mlpGenerator(config, init, conditional);
+  return { config, generator, conditional, init };
+}
+
+/**
+ * G alone, as buildGan(config, seed) builds it (G draws its initial weights first), without the
+ * cost of building D: for sampling from stored weights and for the averaged generator.
+ */
+export function buildGenerator(config: ModelConfig, seed: number): GeneratorModels {
+  const { init: _init, ...g } = generatorFirst(config, seed);
+  return g;
 }
 
 export function disposeGan(models: GanModels): void {
@@ -230,7 +251,7 @@ function mlpDiscriminator(config: ModelConfig, init: Init, conditional: boolean)
 }
 
 /** Runs G on latents (and class indices, shape [n, 1], for conditional models). */
-export function generate(models: GanModels, z: tf.Tensor2D, labels: tf.Tensor2D | null, training: boolean): tf.Tensor4D {
+export function generate(models: GeneratorModels, z: tf.Tensor2D, labels: tf.Tensor2D | null, training: boolean): tf.Tensor4D {
   const input = models.conditional ? [z, oneHot(models, labels)] : z;
   return models.generator.apply(input, { training }) as tf.Tensor4D;
 }
@@ -241,7 +262,7 @@ export function discriminate(models: GanModels, images: tf.Tensor4D, labels: tf.
   return models.discriminator.apply(input, { training }) as tf.Tensor2D;
 }
 
-function oneHot(models: GanModels, labels: tf.Tensor2D | null): tf.Tensor2D {
+function oneHot(models: Pick<GanModels, 'config'>, labels: tf.Tensor2D | null): tf.Tensor2D {
   if (!labels) throw new Error('a conditional model needs class labels');
   return tf.oneHot(tf.cast(labels.reshape([-1]), 'int32') as tf.Tensor1D, models.config.numClasses).toFloat() as tf.Tensor2D;
 }

@@ -26,7 +26,7 @@ import { readCheckpoint, writeCheckpoint, type StoredTensor } from './checkpoint
 import { writeGridPng } from './image-grid';
 import { FusedBatchNormalization, withBatchGroups } from './batchnorm';
 import { diffAugment } from './diff-augment';
-import { buildGan, discriminate, disposeGan, generate, type GanModels } from './models';
+import { buildGan, buildGenerator, discriminate, disposeGan, generate, type GanModels, type GeneratorModels } from './models';
 import { mixSeed, permutation, Prng, Stream } from './rng';
 
 export const GRID_SAMPLES = 64;
@@ -205,10 +205,8 @@ export class Trainer {
 
   /** A second G, with G's initial weights, whose trainable weights become G's moving average. */
   private buildAverage(): { generator: tf.LayersModel; vars: tf.Variable[]; calibratedAt: number } {
-    const copy = buildGan(this.setup.config.model, this.setup.config.seed);
-    copy.discriminator.dispose();
-    const weights = this.models.generator.getWeights();
-    copy.generator.setWeights(weights);
+    const copy = buildGenerator(this.setup.config.model, this.setup.config.seed);
+    copy.generator.setWeights(this.models.generator.getWeights());
     const vars = copy.generator.trainableWeights.map((w) => w.read() as tf.Variable);
     return { generator: copy.generator, vars, calibratedAt: -1 };
   }
@@ -253,7 +251,7 @@ export class Trainer {
   }
 
   /** The generator grids and snapshots draw from: the averaged one (calibrated) when on, else G. */
-  private samplingModels(): GanModels {
+  private samplingModels(): GeneratorModels {
     if (!this.average) return this.models;
     this.calibrateAverage();
     return { ...this.models, generator: this.average.generator };

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../../src/main/core/engine/backends';
-import { buildGan, discriminate, disposeGan, generate } from '../../../../src/main/core/engine/models';
+import { buildGan, buildGenerator, discriminate, disposeGan, generate } from '../../../../src/main/core/engine/models';
 import type { ModelConfig, ModelKind } from '../../../../src/shared/types';
 
 beforeAll(async () => {
@@ -127,6 +127,21 @@ describe('model builders', () => {
     expect(first(a)).toEqual(first(b));
     expect(first(a)).not.toEqual(first(c));
     [a, b, c].forEach(disposeGan);
+  });
+
+  it('builds G alone exactly as buildGan builds it (the same initial weights, no D)', () => {
+    for (const config of [
+      { kind: 'dcgan', size: 28, channels: 1, latent: 16, numClasses: 0 },
+      { kind: 'cgan', size: 28, channels: 1, latent: 16, numClasses: 3 },
+    ] as const) {
+      const both = buildGan(config, 4);
+      const alone = buildGenerator(config, 4);
+      expect(alone.conditional).toBe(both.conditional);
+      const values = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+      expect(values(alone.generator)).toEqual(values(both.generator));
+      disposeGan(both);
+      alone.generator.dispose();
+    }
   });
 
   it('rejects impossible configs', () => {
