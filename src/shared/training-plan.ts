@@ -9,6 +9,8 @@
 // batches small enough that an epoch is several of them. The figures below were chosen with the
 // quality benchmark (`npm run bench:quality`, README).
 
+import { formatCount, formatDurationWords } from './format';
+
 /** What the user chose explicitly; anything absent is planned. */
 export interface PlanChoices {
   batch?: number;
@@ -109,24 +111,30 @@ export function planTraining(input: PlanInput): TrainingPlan {
   };
 }
 
-/** "3 min", "1 h 20 min", "40 s". */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return 'unknown';
-  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 90) return `${minutes} min`;
-  const h = Math.floor(minutes / 60);
-  const m = minutes % 60;
-  return m ? `${h} h ${m} min` : `${h} h`;
-}
-
-function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-function formatEpochs(epochs: number): string {
+/** "2", "about 222", "about 2.5". */
+export function formatEpochs(epochs: number): string {
   if (Number.isInteger(epochs)) return formatCount(epochs);
   return epochs >= 10 ? `about ${formatCount(epochs)}` : `about ${epochs.toFixed(1)}`;
+}
+
+/** "45.0 ms a step", "305 ms a step". */
+export function formatStepTime(msPerStep: number): string {
+  return `${msPerStep < 100 ? msPerStep.toFixed(1) : formatCount(msPerStep)} ms a step`;
+}
+
+const plural = (n: number, word: string) => `${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * The plan's parts in words: length ("4,000 steps (about 267 epochs of 500 images)"), batch and
+ * the two remedies. describePlan and the Train page join them each their own way.
+ */
+export function planParts(plan: Pick<TrainingPlan, 'steps' | 'epochs' | 'batch' | 'augment' | 'ema'>, count: number): [string, string, string, string] {
+  return [
+    `${formatCount(plan.steps)} ${plural(plan.steps, 'step')} (${formatEpochs(plan.epochs)} ${plural(plan.epochs, 'epoch')} of ${formatCount(count)} ${plural(count, 'image')})`,
+    `batch ${plan.batch}`,
+    `augmentation ${plan.augment ? 'on' : 'off'}`,
+    `averaged generator ${plan.ema ? 'on' : 'off'}`,
+  ];
 }
 
 /**
@@ -134,15 +142,9 @@ function formatEpochs(epochs: number): string {
  * on, averaged generator on". With a step time: "; about 3 min on this machine".
  */
 export function describePlan(plan: TrainingPlan, count: number, msPerStep?: number | null): string {
-  const parts = [
-    `${formatCount(plan.steps)} step${plan.steps === 1 ? '' : 's'} (${formatEpochs(plan.epochs)} epoch${plan.epochs === 1 ? '' : 's'} of ${formatCount(count)} image${count === 1 ? '' : 's'})`,
-    `batch ${plan.batch}`,
-    `augmentation ${plan.augment ? 'on' : 'off'}`,
-    `averaged generator ${plan.ema ? 'on' : 'off'}`,
-  ];
-  let text = parts.join(', ');
+  let text = planParts(plan, count).join(', ');
   if (msPerStep != null && Number.isFinite(msPerStep) && msPerStep > 0) {
-    text += `; about ${formatDuration((plan.steps * msPerStep) / 1000)} on this machine (${msPerStep < 100 ? msPerStep.toFixed(1) : Math.round(msPerStep)} ms a step, measured)`;
+    text += `; about ${formatDurationWords((plan.steps * msPerStep) / 1000)} on this machine (${formatStepTime(msPerStep)}, measured)`;
   }
   return text;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describePlan, formatDuration, PLAN_RULES, plannedBatch, planTraining } from '../../../src/shared/training-plan';
+import { formatDurationWords } from '../../../src/shared/format';
+import { describePlan, PLAN_RULES, plannedBatch, planTraining } from '../../../src/shared/training-plan';
 
 describe('planTraining', () => {
   it('gives a few hundred images a small batch and thousands of steps, the remedies as measured', () => {
@@ -72,7 +73,7 @@ describe('planTraining', () => {
     expect(describePlan({ ...plan, augment: true, ema: true }, 500)).toContain('augmentation on, averaged generator on');
     expect(text).not.toContain('on this machine');
     expect(describePlan(plan, 500, 45)).toContain('about 3 min on this machine (45.0 ms a step, measured)');
-    expect(formatDuration(30)).toBe('30 s');
-    expect(formatDuration(3 * 3600 + 5 * 60)).toBe('3 h 5 min');
+    expect(formatDurationWords(30)).toBe('30 s');
+    expect(formatDurationWords(3 * 3600 + 5 * 60)).toBe('3 h 5 min');
   });
 });

@@ -1,7 +1,8 @@
 // `gan-studio`: the headless host. One command line → one call into the Studio core.
 import pkg from '../../../../package.json';
 import type { RunRecord, StepMetrics } from '../../../shared/types';
-import { describePlan, formatDuration } from '../../../shared/training-plan';
+import { formatDurationWords } from '../../../shared/format';
+import { describePlan } from '../../../shared/training-plan';
 import { describeBackend } from '../../core/engine/backends';
 import { resolveHome } from '../../core/home';
 import type { StoredDataset } from '../../core/store/dataset-store';
@@ -139,7 +140,7 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
         const msPerStep = (performance.now() - estimateFrom) / (ESTIMATE_TO - ESTIMATE_FROM);
         const seconds = ((handle.totalSteps - metrics.step) * msPerStep) / 1000;
         if (cmd.json) json({ event: 'estimate', msPerStep, remainingSeconds: seconds });
-        else out(`${tty ? '\n' : ''}  estimated time left: about ${formatDuration(seconds)} (${msPerStep.toFixed(1)} ms a step, measured over steps ${ESTIMATE_FROM + 1}-${ESTIMATE_TO})`);
+        else out(`${tty ? '\n' : ''}  estimated time left: about ${formatDurationWords(seconds)} (${msPerStep.toFixed(1)} ms a step, measured over steps ${ESTIMATE_FROM + 1}-${ESTIMATE_TO})`);
       }
     }
     if (cmd.json) json({ event: 'step', ...metrics });

@@ -11,16 +11,8 @@ export function formatDuration(seconds: number | null | undefined): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
-/** A friendly, coarse duration: "45 s", "3 min", "1 h 20 min". */
-export function formatDurationWords(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
-  if (seconds < 60) return `${Math.max(0, Math.round(seconds))} s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
-  const h = Math.floor(minutes / 60);
-  const m = minutes % 60;
-  return m === 0 ? `${h} h` : `${h} h ${m} min`;
-}
+/** A friendly, coarse duration: "45 s", "3 min", "1 h 20 min" (shared with the hosts). */
+export { formatDurationWords } from '../../../shared/format';
 
 /** Thousands separators, a fixed number of decimals at most (trailing zeros trimmed). */
 export function formatNumber(value: number | null | undefined, maxDecimals = 0): string {

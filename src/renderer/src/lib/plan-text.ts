@@ -3,41 +3,32 @@
 // functions of a `training:plan` answer.
 
 import type { TrainingPlanPreview } from '../../../shared/contract';
-import { formatDuration, PLAN_RULES } from '../../../shared/training-plan';
+import { formatCount as count, formatDurationWords } from '../../../shared/format';
+import { formatEpochs as epochsText, formatStepTime, PLAN_RULES, planParts } from '../../../shared/training-plan';
 
-function count(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
+import { plural } from './format';
 
-function plural(n: number, word: string): string {
-  return `${word}${n === 1 ? '' : 's'}`;
-}
-
-/** "2", "about 222", "about 2.5". */
-export function epochsText(epochs: number): string {
-  if (Number.isInteger(epochs)) return count(epochs);
-  return epochs >= 10 ? `about ${count(epochs)}` : `about ${epochs.toFixed(1)}`;
-}
+export { epochsText };
 
 /**
  * "4,000 steps (about 222 epochs of 300 images), batch 16 · augmentation on · averaged
  * generator on".
  */
 export function planSummary(p: TrainingPlanPreview): string {
-  const length = `${count(p.steps)} ${plural(p.steps, 'step')} (${epochsText(p.epochs)} ${plural(p.epochs, 'epoch')} of ${count(p.count)} ${plural(p.count, 'image')})`;
-  return [`${length}, batch ${p.batch}`, `augmentation ${p.augment ? 'on' : 'off'}`, `averaged generator ${p.ema ? 'on' : 'off'}`].join(' · ');
+  const [length, batch, augment, ema] = planParts(p, p.count);
+  return [`${length}, ${batch}`, augment, ema].join(' · ');
 }
 
 /** "about 3 min on this machine", or null when no step time is known. */
 export function planTime(p: TrainingPlanPreview): string | null {
   if (p.seconds === null || !Number.isFinite(p.seconds)) return null;
-  return `about ${formatDuration(p.seconds)} on this machine`;
+  return `about ${formatDurationWords(p.seconds)} on this machine`;
 }
 
 /** Where the time comes from: "12.3 ms a step, measured just now" / "…, as in run #4". */
 export function planTimeSource(p: TrainingPlanPreview): string | null {
   if (p.msPerStep === null) return null;
-  const ms = `${p.msPerStep < 100 ? p.msPerStep.toFixed(1) : count(p.msPerStep)} ms a step`;
+  const ms = formatStepTime(p.msPerStep);
   const run = p.estimateSource ? /^run (\d+)$/.exec(p.estimateSource) : null;
   if (run) return `${ms}, as in run #${run[1]}`;
   return p.estimateSource === 'measured' ? `${ms}, measured just now` : ms;
@@ -59,7 +50,7 @@ export function planNote(p: TrainingPlanPreview): string {
   const first = listOf(chosen);
   // The plan lengthened the run past its epochs: the set is small.
   const small = p.planned.length && p.steps > PLAN_RULES.epochs * p.stepsPerEpoch ? ' (a small set needs thousands of steps in small batches)' : '';
-  return `${first.charAt(0).toUpperCase()}${first.slice(1)} planned for ${count(p.count)} ${plural(p.count, 'image')}${small}. A field you fill in overrides the plan.`;
+  return `${first.charAt(0).toUpperCase()}${first.slice(1)} planned for ${plural(p.count, 'image')}${small}. A field you fill in overrides the plan.`;
 }
 
 /** Placeholders of the blank fields: the values the plan (or the other length field) gives. */
