@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticIdxSet } from '../integration/helpers/idx-files';
 import { chromiumMissingReason, launchChromium, screenshot, watchProblems, type PageProblems } from './helpers/browser';
-import { startServe, type RunningServe } from './helpers/serve';
+import { startServe, type RunningServe, stopServeCleanly } from './helpers/serve';
 
 const missing = chromiumMissingReason();
 if (missing) console.warn(missing);
@@ -63,8 +63,7 @@ describe.skipIf(missing !== null)('latent lab in Chromium: arithmetic and interp
   afterAll(async () => {
     await browser?.close();
     if (server) {
-      const code = await server.stop();
-      expect(code, `gan-studio serve should exit 0 on SIGINT; output:\n${server.output()}`).toBe(0);
+      await stopServeCleanly(server);
     }
     if (data) await rm(data, { recursive: true, force: true });
   });

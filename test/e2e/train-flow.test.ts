@@ -4,7 +4,7 @@
 import type { Browser } from 'playwright';
 import { expect } from 'vitest';
 import { chromiumMissingReason, launchChromium } from './helpers/browser';
-import { startServe, type RunningServe } from './helpers/serve';
+import { startServe, type RunningServe, stopServeCleanly } from './helpers/serve';
 import { describeTrainFlow } from './helpers/train-flow';
 
 const missing = chromiumMissingReason();
@@ -19,8 +19,7 @@ describeTrainFlow('train flow in Chromium: import → train → stop → runs �
     page,
     close: async () => {
       await browser.close();
-      const code = await server.stop();
-      expect(code, `gan-studio serve should exit 0 on SIGINT; output:\n${server.output()}`).toBe(0);
+      await stopServeCleanly(server);
     },
   };
 });

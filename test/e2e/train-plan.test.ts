@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumMissingReason, launchChromium, screenshot, watchProblems, type PageProblems } from './helpers/browser';
-import { startServe, type RunningServe } from './helpers/serve';
+import { startServe, type RunningServe, stopServeCleanly } from './helpers/serve';
 import { importFolderThroughUi, makeShapeFolder, statValue } from './helpers/train-flow';
 
 const missing = chromiumMissingReason();
@@ -61,8 +61,7 @@ describe.skipIf(missing !== null)('the Train page previews the training plan', (
   afterAll(async () => {
     await browser?.close();
     if (server) {
-      const code = await server.stop();
-      expect(code, `gan-studio serve should exit 0 on SIGINT; output:\n${server.output()}`).toBe(0);
+      await stopServeCleanly(server);
     }
     if (data) await rm(data, { recursive: true, force: true });
   });

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = join(REPO_ROOT, 'bin/gan-studio.js');
@@ -95,4 +96,10 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
       return stopped;
     },
   };
+}
+
+/** Stops serve as Ctrl-C would and asserts that it exited 0 (its output in the message otherwise). */
+export async function stopServeCleanly(server: RunningServe): Promise<void> {
+  const code = await server.stop();
+  expect(code, `gan-studio serve should exit 0 on SIGINT; output:\n${server.output()}`).toBe(0);
 }
