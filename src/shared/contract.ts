@@ -13,7 +13,11 @@ import type {
   ImageSize,
   ModelKind,
   ModelRecord,
+  GridKind,
+  QualityPoint,
   RunRecord,
+  RunVerdict,
+  RunWarning,
   SkippedFile,
   StepMetrics,
 } from './types';
@@ -33,6 +37,8 @@ export const Channels = {
   runsGet: 'runs:get',
   runsMetrics: 'runs:metrics',
   runsDelete: 'runs:delete',
+  /** The run's sample timeline as one animated GIF (written into the run's folder). */
+  runsTimelineGif: 'runs:timelineGif',
   trainingStart: 'training:start',
   trainingPause: 'training:pause',
   trainingResume: 'training:resume',
@@ -60,6 +66,8 @@ export const Channels = {
   trainingEpoch: 'training:epoch',
   trainingGrid: 'training:grid',
   trainingStatus: 'training:status',
+  trainingQuality: 'training:quality',
+  trainingWarning: 'training:warning',
   datasetsProgress: 'datasets:progress',
 } as const;
 
@@ -72,6 +80,8 @@ export const EVENT_CHANNELS = [
   Channels.trainingEpoch,
   Channels.trainingGrid,
   Channels.trainingStatus,
+  Channels.trainingQuality,
+  Channels.trainingWarning,
   Channels.datasetsProgress,
 ] as const;
 export type EventChannel = (typeof EVENT_CHANNELS)[number];
@@ -166,10 +176,17 @@ export interface RunRef {
 }
 
 export interface GridInfo {
-  /** 0 = before training, n = after epoch n. */
+  /** `epoch` grids: the epoch just completed (0 = before training); others: the epoch in progress. */
   epoch: number;
   step: number;
+  /** Why it was drawn: at an epoch's end, on the training clock, or where the run stopped. */
+  kind: GridKind;
   file: HomeFile;
+}
+
+/** A warning as the renderer gets it: the memorisation pair as a home file. */
+export interface WarningInfo extends Omit<RunWarning, 'pairPath'> {
+  pair: HomeFile | null;
 }
 
 export interface CheckpointInfo {
@@ -182,15 +199,33 @@ export interface CheckpointInfo {
 export interface RunDetails {
   run: RunRecord;
   epochs: EpochSummary[];
-  /** Ordered by epoch. */
+  /** The sample timeline, ordered by step. */
   grids: GridInfo[];
   checkpoints: CheckpointInfo[];
+  /** Quality evaluations, ordered by step. */
+  quality: QualityPoint[];
+  /** Warnings raised, in the order they were first raised. */
+  warnings: WarningInfo[];
   /** Whether it is training in this host process now (and so can be paused / stopped). */
   active: boolean;
   /** Whether `training:start` with `resume` can continue it. */
   resumable: boolean;
   /** Per-step metric rows recorded. */
   metricCount: number;
+}
+
+/** `runs:timelineGif`: the run's sample grids, in step order, as one animated GIF. */
+export interface TimelineGifRequest {
+  runId: number;
+  /** Milliseconds per frame (default 400); the last frame is held longer. */
+  delayMs?: number;
+}
+
+export interface TimelineGifResult {
+  /** The GIF, in the run's folder (`timeline.gif`, replaced each time). */
+  file: HomeFile;
+  frames: number;
+  bytes: number;
 }
 
 export interface RunMetricsRequest {
@@ -574,6 +609,7 @@ export interface ChannelTypes {
   [Channels.runsGet]: { request: RunRef; response: RunDetails };
   [Channels.runsMetrics]: { request: RunMetricsRequest; response: RunMetricsResult };
   [Channels.runsDelete]: { request: RunRef; response: null };
+  [Channels.runsTimelineGif]: { request: TimelineGifRequest; response: TimelineGifResult };
   [Channels.trainingStart]: { request: TrainingStartRequest; response: TrainingStarted };
   [Channels.trainingPause]: { request: RunRef; response: null };
   [Channels.trainingResume]: { request: RunRef; response: null };
@@ -620,6 +656,17 @@ export interface TrainingEpochEvent extends EpochSummary {
 
 export interface TrainingGridEvent extends GridInfo {
   runId: number;
+  /** Steps of earlier clock grids retired to thin a long run's timeline (their files are gone). */
+  removedSteps: number[];
+}
+
+export interface TrainingQualityEvent extends QualityPoint {
+  runId: number;
+}
+
+/** A warning raised, or one raised before and seen again (same code: update it in place). */
+export interface TrainingWarningEvent extends WarningInfo {
+  runId: number;
 }
 
 export interface TrainingStatusEvent {
@@ -629,6 +676,8 @@ export interface TrainingStatusEvent {
   error: string | null;
   step: number;
   epoch: number;
+  /** The run's verdict once its session has ended (null while it trains). */
+  verdict: RunVerdict | null;
 }
 
 export interface DatasetProgressEvent {
@@ -647,6 +696,8 @@ export interface EventTypes {
   [Channels.trainingEpoch]: TrainingEpochEvent;
   [Channels.trainingGrid]: TrainingGridEvent;
   [Channels.trainingStatus]: TrainingStatusEvent;
+  [Channels.trainingQuality]: TrainingQualityEvent;
+  [Channels.trainingWarning]: TrainingWarningEvent;
   [Channels.datasetsProgress]: DatasetProgressEvent;
 }
 
@@ -743,6 +794,8 @@ export interface Api {
   runMetrics(request: RunMetricsRequest): Promise<RunMetricsResult>;
   /** `runs:delete`: rows and files (not while it trains). */
   deleteRun(request: RunRef): Promise<null>;
+  /** `runs:timelineGif`: the sample timeline as an animated GIF. */
+  timelineGif(request: TimelineGifRequest): Promise<TimelineGifResult>;
 
   /** `training:start`: resolves once the data is loaded and the run recorded. */
   startTraining(request: TrainingStartRequest): Promise<TrainingStarted>;
@@ -796,6 +849,8 @@ export interface Api {
   onTrainingEpoch(cb: (event: TrainingEpochEvent) => void): Unsubscribe;
   onTrainingGrid(cb: (event: TrainingGridEvent) => void): Unsubscribe;
   onTrainingStatus(cb: (event: TrainingStatusEvent) => void): Unsubscribe;
+  onTrainingQuality(cb: (event: TrainingQualityEvent) => void): Unsubscribe;
+  onTrainingWarning(cb: (event: TrainingWarningEvent) => void): Unsubscribe;
   onDatasetProgress(cb: (event: DatasetProgressEvent) => void): Unsubscribe;
 }
 
@@ -843,6 +898,7 @@ export function createApi(transport: ApiTransport): Api {
     getRun: call(Channels.runsGet),
     runMetrics: call(Channels.runsMetrics),
     deleteRun: call(Channels.runsDelete),
+    timelineGif: call(Channels.runsTimelineGif),
     startTraining: call(Channels.trainingStart),
     pauseTraining: call(Channels.trainingPause),
     resumeTraining: call(Channels.trainingResume),
@@ -869,6 +925,8 @@ export function createApi(transport: ApiTransport): Api {
     onTrainingEpoch: on(Channels.trainingEpoch),
     onTrainingGrid: on(Channels.trainingGrid),
     onTrainingStatus: on(Channels.trainingStatus),
+    onTrainingQuality: on(Channels.trainingQuality),
+    onTrainingWarning: on(Channels.trainingWarning),
     onDatasetProgress: on(Channels.datasetsProgress),
   };
 }

@@ -96,6 +96,11 @@ export const datasetImportRequest = z.strictObject({
 export const datasetRef = z.strictObject({ id });
 export const runRef = z.strictObject({ runId: id });
 
+export const timelineGifRequest = z.strictObject({
+  runId: id,
+  delayMs: z.number().int().min(20).max(10_000).optional(),
+});
+
 export const runMetricsRequest = z.strictObject({
   runId: id,
   fromStep: int(0, LIMITS.steps).optional(),
@@ -251,6 +256,7 @@ export const requestSchemas: RequestSchemas = {
   [Channels.runsGet]: runRef,
   [Channels.runsMetrics]: runMetricsRequest,
   [Channels.runsDelete]: runRef,
+  [Channels.runsTimelineGif]: timelineGifRequest,
   [Channels.trainingStart]: trainingStartRequest,
   [Channels.trainingPause]: runRef,
   [Channels.trainingResume]: runRef,

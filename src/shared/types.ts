@@ -99,6 +99,8 @@ export interface RunRecord {
   error: string | null;
   /** Process that owns the run while it is `running`. */
   pid: number | null;
+  /** The run's judgement in one line, set when a training session ends (null before). */
+  verdict: RunVerdict | null;
 }
 
 /** One generator step (after its k discriminator steps). D scores are mean sigmoid outputs. */
@@ -119,12 +121,73 @@ export interface EpochSummary {
   imagesPerSec: number;
 }
 
+/**
+ * Why a grid was drawn: `epoch` at an epoch's end (epoch 0: before training), `clock` on the
+ * training clock between epoch ends (see trainer.ts), `final` where a run stops or ends mid-epoch.
+ */
+export type GridKind = 'epoch' | 'clock' | 'final';
+export const GRID_KINDS: readonly GridKind[] = ['epoch', 'clock', 'final'] as const;
+
 export interface GridRecord {
   runId: number;
-  /** 0 = before training, n = after epoch n. */
+  /** `epoch` grids: the epoch just completed (0 = before training); others: the epoch in progress. */
   epoch: number;
   step: number;
+  kind: GridKind;
   path: string;
+}
+
+/**
+ * One quality evaluation during training: a fixed set of generated samples (the same latents every
+ * time) against a fixed set of the training images, in the features of a fixed random network.
+ */
+export interface QualityPoint {
+  step: number;
+  /** 0 = as far from the data as random noise, 100 = as close as the data's own images; higher is better. */
+  score: number;
+  /** The kernel distance (KID) behind the score; lower is better, about 0 for the data itself. */
+  distance: number;
+  /** How varied the samples are, relative to the data (1 = as varied as the data, near 0 = one image repeated). */
+  variety: number;
+  /** The fraction of samples that are near copies of a training image (0..1). */
+  copied: number;
+  /** The fraction of samples that are near copies of another sample (0..1): a few images drawn again and again. */
+  duplicates: number;
+  /** Seconds the evaluation took. */
+  seconds: number;
+}
+
+/** What a warning is about. */
+export type WarningCode = 'd-overpowering' | 'mode-collapse' | 'memorisation' | 'plateau' | 'divergence' | 'noise';
+export const WARNING_CODES: readonly WarningCode[] = ['d-overpowering', 'mode-collapse', 'memorisation', 'plateau', 'divergence', 'noise'] as const;
+
+/** A warning raised while a run trains (or at its end), in words, with what to try. */
+export interface RunWarning {
+  code: WarningCode;
+  /** The step it was first raised at. */
+  step: number;
+  /** The last step it was seen at (equal to `step` for a one-off). */
+  lastStep: number;
+  /** What is happening, in one or two plain sentences. */
+  message: string;
+  /** What to try. */
+  advice: string;
+  /** Memorisation only: a PNG of a generated sample beside its nearest training image. */
+  pairPath: string | null;
+}
+
+/** The one-line judgement of a run when its session ends. */
+export type VerdictCode = 'improving' | 'converged' | 'collapsed' | 'memorised' | 'noise' | 'diverged' | 'too-short';
+export const VERDICT_CODES: readonly VerdictCode[] = ['improving', 'converged', 'collapsed', 'memorised', 'noise', 'diverged', 'too-short'] as const;
+
+export interface RunVerdict {
+  code: VerdictCode;
+  /** One line for people: "varied samples, still improving", "collapsed: …", "noise: …". */
+  text: string;
+  /** The step it was made at. */
+  step: number;
+  /** The last quality score, when one was measured. */
+  score: number | null;
 }
 
 export interface CheckpointRecord {

@@ -21,3 +21,6 @@ export function testConfig(overrides: TestConfigOverrides = {}): TrainConfig {
     ...rest,
   };
 }
+
+/** A trainer watch schedule with no clock grids and no quality scores: runs whose grids tests count. */
+export const QUIET_WATCH = { gridFirstSeconds: 1e9, gridEverySeconds: 1e9, qualityBudget: 0 } as const;

@@ -94,6 +94,11 @@ describe('gan-studio train', () => {
 
     const done = events[events.length - 1]!;
     expect(done).toMatchObject({ event: 'done', runId: 1, status: 'completed', step: 8, epoch: 2, error: null });
+    expect(done.verdict).toMatchObject({ code: 'too-short', step: 8 });
+    // Quality: scored before the first step and at the end, each a figure between 0 and 100.
+    const quality = events.filter((e) => e.event === 'quality');
+    expect(quality.map((q) => q.step)).toEqual([0, 8]);
+    for (const q of quality) expect(q.score as number).toBeGreaterThanOrEqual(0);
     expect(typeof done.backend).toBe('string');
     expect(done.backend).toBe(start.backend);
 
@@ -115,9 +120,10 @@ describe('gan-studio train', () => {
     const epochEvents = events.filter((e) => e.event === 'epoch');
     expect(epochEvents.map((e) => [e.epoch, e.step])).toEqual([[1, 4], [2, 8]]);
 
-    // Sample grids for epochs 0 (before training), 1 and 2: 8x8 tiles of 28 px plus padding.
+    // Sample grids for epochs 0 (before training), 1 and 2: 8x8 tiles of 28 px plus padding (and
+    // clock grids between them on a slow machine, more than 5 s in).
     const runDir = join(home, 'runs', '1');
-    const gridEvents = events.filter((e) => e.event === 'grid');
+    const gridEvents = events.filter((e) => e.event === 'grid' && e.kind === 'epoch');
     expect(gridEvents.map((g) => [g.epoch, g.step])).toEqual([[0, 0], [1, 4], [2, 8]]);
     for (const epoch of [0, 1, 2]) {
       const file = join(runDir, 'grids', `epoch-${String(epoch).padStart(4, '0')}.png`);
@@ -164,7 +170,7 @@ describe('gan-studio train', () => {
     }
 
     const grids = db.grids(1);
-    expect(grids.map((g) => g.epoch)).toEqual([0, 1, 2]);
+    expect(grids.filter((g) => g.kind === 'epoch').map((g) => g.epoch)).toEqual([0, 1, 2]);
     for (const g of grids) expect(existsSync(g.path), g.path).toBe(true);
 
     const checkpoints = db.checkpoints(1);
@@ -177,7 +183,20 @@ describe('gan-studio train', () => {
     expect(list.code, show(list)).toBe(0);
     const listed = list.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(listed).toHaveLength(1);
-    expect(listed[0]).toMatchObject({ id: 1, status: 'completed', model: 'dcgan', backend: done.backend, step: 8 });
+    expect(listed[0]).toMatchObject({ id: 1, status: 'completed', model: 'dcgan', backend: done.backend, step: 8, verdict: done.verdict });
+    // And in words: the verdict is the table's last column.
+    const table = await runCli(['runs'], home);
+    expect(table.stdout.split('\n')[0]).toMatch(/\bVERDICT$/);
+    expect(table.stdout).toContain((done.verdict as { text: string }).text);
+  });
+});
+
+describe('gan-studio train, in words', () => {
+  it('ends with the verdict on its own line', async () => {
+    const home = await tempDir();
+    const r = await runCli(['train', '--data', await trainingData(), '--limit', '8', '--batch', '8', '--steps', '2'], home);
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/^Run 1 completed at step 2 .*\nVerdict: too short to judge/m);
   });
 });
 
@@ -344,7 +363,7 @@ describe('gan-studio train: interruptions', () => {
     expect(metrics.filter((m) => m.loss_d === -1234.5), 'no stale row survived').toEqual([]);
     for (const s of after) expect(asMetrics(metrics[s.step - 1]!)).toEqual({ step: s.step, epoch: s.epoch, lossD: s.lossD, lossG: s.lossG, dReal: s.dReal, dFake: s.dFake });
     expect(db.epochs(1).map((e) => e.epoch)).toEqual([1, 2, 3, 4, 5]);
-    expect(db.grids(1).map((g) => g.epoch)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(db.grids(1).filter((g) => g.kind === 'epoch').map((g) => g.epoch)).toEqual([0, 1, 2, 3, 4, 5]);
     const checkpoints = db.checkpoints(1);
     expect(checkpoints.at(-1)!.step).toBe(40);
     // The newest three (the trainer keeps 3) are on disk. Not every row's file is: see the

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import type { BackendInfo, BackendName, CheckpointRecord, EpochSummary, GridRecord, ImageSize, ModelConfig, RunRecord, StepMetrics, TrainConfig } from '../../shared/types';
+import type { BackendInfo, BackendName, CheckpointRecord, EpochSummary, GridRecord, ImageSize, ModelConfig, QualityPoint, RunRecord, RunWarning, StepMetrics, TrainConfig } from '../../shared/types';
 import { IMAGE_SIZES, MODEL_NAME_PATTERN, RESUMABLE_STATUSES } from '../../shared/types';
 import { describePlan, planTraining, type PlanChoices, type TrainingPlan } from '../../shared/training-plan';
 import { isDataError } from './data/data-error';
@@ -12,7 +12,7 @@ import { DatasetConflictError, DatasetImporter, type ImportProgressEvent, type I
 import { selectBackend } from './engine/backends';
 import { LoadedGenerator } from './engine/generator';
 import { EXPORT_FILES, loadGeneratorExport, readSidecarSync, sidecarConfig, writeGeneratorExport, type GeneratorSidecar } from './engine/export';
-import { encodeGif, tileGrid, encodePng, writeFileAtomic, writeGridPng, writeImagePngs, type ImageBatch } from './engine/image-grid';
+import { encodeGif, encodeGifFromPngs, spreadFrames, TIMELINE_GIF_MAX_FRAMES, tileGrid, encodePng, writeFileAtomic, writeGridPng, writeImagePngs, type ImageBatch } from './engine/image-grid';
 import { combine, formatExpression, interpolate, meanLatent, parseExpression, seededLatent, type InterpolationMode, type Latent } from './engine/latent';
 import { isConditional, validateModelConfig } from './engine/models';
 import { SetupError, TrainingSession, type TrainingSessionEvents } from './engine/training-session';
@@ -167,8 +167,11 @@ export interface GenerateRequest extends GeneratorSource {
 export interface RunDetails {
   run: RunRecord;
   epochs: EpochSummary[];
+  /** The sample timeline, by step. */
   grids: GridRecord[];
   checkpoints: CheckpointRecord[];
+  quality: QualityPoint[];
+  warnings: RunWarning[];
   /** Training in this process now. */
   active: boolean;
   /** Not active, and a checkpoint file exists to continue from. */
@@ -421,9 +424,12 @@ export class Studio {
     mkdirSync(dir, { recursive: true });
 
     const done = this.follow(run.id, session, data.stepsPerEpoch);
-    session.begin({ runId: run.id, runDir: dir, config, resumeFrom, keepCheckpoints: request.keepCheckpoints ?? 3 });
+    // A resumed run's health monitor continues from what its earlier sessions recorded.
+    const earlier = existing ? { warnings: this.runs.warnings(run.id), quality: this.runs.quality(run.id) } : undefined;
+    if (existing) this.runs.setVerdict(run.id, null);
+    session.begin({ runId: run.id, runDir: dir, config, resumeFrom, keepCheckpoints: request.keepCheckpoints ?? 3, earlier });
     const handle = new TrainingHandle(this.getRun(run.id), data, info, resumeStep, data.totalSteps, session, done, plan);
-    for (const event of ['step', 'epoch', 'grid', 'checkpoint', 'paused', 'resumed'] as const) {
+    for (const event of ['step', 'epoch', 'grid', 'quality', 'warning', 'checkpoint', 'paused', 'resumed'] as const) {
       session.on(event, (...args: unknown[]) => (handle.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
     }
     this.active.set(run.id, handle);
@@ -452,7 +458,12 @@ export class Studio {
       this.runs.recordEpoch(runId, summary);
       this.runs.setProgress(runId, summary.step, summary.epoch);
     });
-    session.on('grid', (grid) => this.runs.addGrid({ runId, ...grid }));
+    session.on('grid', (grid) => {
+      for (const step of grid.removedSteps) this.runs.removeGrid(runId, step);
+      this.runs.addGrid({ runId, epoch: grid.epoch, step: grid.step, kind: grid.kind, path: grid.path });
+    });
+    session.on('quality', (point) => this.runs.addQuality(runId, point));
+    session.on('warning', (warning) => this.runs.putWarning(runId, warning));
     session.on('checkpoint', (cp) => {
       flush();
       this.runs.addCheckpoint({ runId, step: cp.step, epoch: cp.epoch, path: cp.path, createdAt: new Date().toISOString() });
@@ -463,6 +474,7 @@ export class Studio {
       flush();
       this.runs.setProgress(runId, message.step, message.epoch);
       this.runs.setStatus(runId, message.status, { error: message.error });
+      this.runs.setVerdict(runId, message.verdict);
       return { run: this.getRun(runId), peakRssBytes: message.memory.peakRssBytes };
     });
   }
@@ -511,6 +523,8 @@ export class Studio {
       epochs: this.runs.epochs(runId),
       grids: this.runs.grids(runId),
       checkpoints,
+      quality: this.runs.quality(runId),
+      warnings: this.runs.warnings(runId),
       active,
       resumable,
       metricCount: this.runs.metricCount(runId),
@@ -854,6 +868,29 @@ export class Studio {
       throw new StudioError(`dataset "${d.name}" has no cache file; import it again (gan-studio import ${d.sourcePath} --name ${d.name})`, 'data');
     }
     return d;
+  }
+
+  /**
+   * The run's sample timeline as one animated GIF, `<run>/timeline.gif` (replaced each time): its
+   * grids in step order, at most TIMELINE_GIF_MAX_FRAMES of them (evenly spread, first and last in).
+   */
+  async timelineGif(runId: number, delayMs = 400): Promise<{ path: string; frames: number; bytes: number }> {
+    this.getRun(runId);
+    if (!Number.isInteger(delayMs) || delayMs < 20 || delayMs > 10_000) {
+      throw new StudioError(`delayMs must be a whole number of milliseconds from 20 to 10000 (got ${delayMs})`, 'invalid');
+    }
+    const grids = this.runs.grids(runId).filter((g) => existsSync(g.path));
+    if (grids.length === 0) throw new StudioError(`run ${runId} has no sample grids yet`, 'not-found');
+    const files = spreadFrames(grids.length, TIMELINE_GIF_MAX_FRAMES).map((i) => grids[i]!.path);
+    let encoded: { gif: Buffer; frames: number };
+    try {
+      encoded = await encodeGifFromPngs(files, delayMs);
+    } catch (err) {
+      throw new StudioError(`could not animate run ${runId}'s grids: ${err instanceof Error ? err.message : String(err)}`, 'data');
+    }
+    const path = join(runDir(this.home, runId), 'timeline.gif');
+    await writeFileAtomic(path, encoded.gif);
+    return { path, frames: encoded.frames, bytes: encoded.gif.length };
   }
 
   /** Deletes a run's rows and files (not while it trains). */

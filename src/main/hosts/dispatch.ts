@@ -35,9 +35,11 @@ import {
   type TrainingStartRequest,
   type TrainingStarted,
   type Unsubscribe,
+  type GridInfo,
+  type WarningInfo,
 } from '../../shared/contract';
 import { parseRequest } from '../../shared/schemas';
-import { TRAIN_DEFAULTS, type GridRecord, type StepMetrics, type TrainConfig } from '../../shared/types';
+import { TRAIN_DEFAULTS, type GridRecord, type RunVerdict, type RunWarning, type StepMetrics, type TrainConfig } from '../../shared/types';
 import type { ImportSummary } from '../core/data/dataset-importer';
 import { isConditional } from '../core/engine/models';
 import type { Gallery, RegeneratedImage } from '../core/gallery-service';
@@ -86,6 +88,10 @@ export function createDispatcher(studio: Studio, options: DispatcherOptions): Di
     [Channels.runsGet]: (req) => toRunDetails(home, studio.runDetails(req.runId)),
     [Channels.runsMetrics]: (req) => studio.runMetrics(req.runId, req),
     [Channels.runsDelete]: (req) => nothing(studio.deleteRun(req.runId)),
+    [Channels.runsTimelineGif]: async (req) => {
+      const gif = await studio.timelineGif(req.runId, req.delayMs);
+      return { file: toHomeFile(home, gif.path) ?? '', frames: gif.frames, bytes: gif.bytes };
+    },
     [Channels.trainingStart]: async (req) => bus.follow(home, await studio.train(toTrainRequest(req))),
     [Channels.trainingPause]: (req) => nothing(studio.pauseRun(req.runId)),
     [Channels.trainingResume]: (req) => nothing(studio.resumeRun(req.runId)),
@@ -216,8 +222,13 @@ function toImportResult(home: string, s: ImportSummary): DatasetImportResult {
   };
 }
 
-function toGridInfo(home: string, g: Pick<GridRecord, 'epoch' | 'step' | 'path'>) {
-  return { epoch: g.epoch, step: g.step, file: toHomeFile(home, g.path) ?? '' };
+function toGridInfo(home: string, g: Pick<GridRecord, 'epoch' | 'step' | 'kind' | 'path'>): GridInfo {
+  return { epoch: g.epoch, step: g.step, kind: g.kind, file: toHomeFile(home, g.path) ?? '' };
+}
+
+function toWarningInfo(home: string, w: RunWarning): WarningInfo {
+  const { pairPath, ...rest } = w;
+  return { ...rest, pair: toHomeFile(home, pairPath) };
 }
 
 function toRunDetails(home: string, d: StudioRunDetails): RunDetails {
@@ -226,6 +237,8 @@ function toRunDetails(home: string, d: StudioRunDetails): RunDetails {
     epochs: d.epochs,
     grids: d.grids.map((g) => toGridInfo(home, g)).filter((g) => g.file !== ''),
     checkpoints: d.checkpoints.map(({ step, epoch, createdAt }) => ({ step, epoch, createdAt })),
+    quality: d.quality,
+    warnings: d.warnings.map((w) => toWarningInfo(home, w)),
     active: d.active,
     resumable: d.resumable,
     metricCount: d.metricCount,
@@ -439,8 +452,8 @@ class EventBus {
     const runId = handle.run.id;
     let step = handle.startStep;
     let epoch = handle.run.epoch;
-    const status = (s: PayloadOf<typeof Channels.trainingStatus>['status'], error: string | null = null) =>
-      this.emit(Channels.trainingStatus, { runId, status: s, error, step, epoch });
+    const status = (s: PayloadOf<typeof Channels.trainingStatus>['status'], error: string | null = null, verdict: RunVerdict | null = null) =>
+      this.emit(Channels.trainingStatus, { runId, status: s, error, step, epoch, verdict });
     handle.on('step', (m) => {
       step = m.step;
       this.queueStep(runId, m);
@@ -452,7 +465,15 @@ class EventBus {
     });
     handle.on('grid', (grid) => {
       const info = toGridInfo(home, grid);
-      if (info.file) this.emit(Channels.trainingGrid, { runId, ...info });
+      if (info.file) this.emit(Channels.trainingGrid, { runId, ...info, removedSteps: grid.removedSteps });
+    });
+    handle.on('quality', (point) => {
+      this.flushSteps();
+      this.emit(Channels.trainingQuality, { runId, ...point });
+    });
+    handle.on('warning', (warning) => {
+      this.flushSteps();
+      this.emit(Channels.trainingWarning, { runId, ...toWarningInfo(home, warning) });
     });
     handle.on('paused', () => {
       this.flushSteps();
@@ -465,7 +486,7 @@ class EventBus {
         step = run.step;
         epoch = run.epoch;
         const final = run.status === 'running' || run.status === 'interrupted' ? 'failed' : run.status;
-        status(final, run.error);
+        status(final, run.error, run.verdict);
       },
       (err: unknown) => {
         this.flushSteps();

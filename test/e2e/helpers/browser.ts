@@ -1,6 +1,6 @@
 // Debian's Chromium for the e2e specs, driven by Playwright; never a downloaded browser.
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright';
 import { REPO_ROOT } from './serve';
@@ -29,6 +29,28 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/**
+ * A screenshot kept as evidence: to test-results/e2e/<name>.png and, when the environment names a
+ * folder in GAN_STUDIO_SCREENSHOTS, there too. `fullPage: false` keeps only what the window shows
+ * (what is above the fold). Returns the paths written.
+ */
+export async function evidenceScreenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<string[]> {
+  const dirs = [SCREENSHOT_DIR, process.env.GAN_STUDIO_SCREENSHOTS].filter((d): d is string => !!d);
+  const image = await page.screenshot({ fullPage: options.fullPage ?? true });
+  const paths: string[] = [];
+  for (const dir of dirs) {
+    try {
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, `${name}.png`);
+      await writeFile(path, image);
+      paths.push(path);
+    } catch (err) {
+      console.warn(`screenshot ${name} not saved in ${dir}: ${(err as Error).message}`);
+    }
+  }
+  return paths;
 }
 
 export interface PageProblems {

@@ -186,6 +186,8 @@ export interface FileRow {
   epoch: number;
   step: number;
   path: string;
+  /** Grids only: epoch, clock or final. */
+  kind?: string;
 }
 
 export interface HomeSnapshot {
@@ -218,7 +220,7 @@ export function readHome(home: string): HomeSnapshot {
       runs: db.prepare('SELECT * FROM runs ORDER BY id').all() as RunRow[],
       metrics: byRun<MetricRow>('SELECT * FROM metrics ORDER BY run_id, step'),
       epochs: byRun<EpochRow>('SELECT * FROM epochs ORDER BY run_id, epoch'),
-      grids: byRun<FileRow>('SELECT * FROM grids ORDER BY run_id, epoch'),
+      grids: byRun<FileRow>('SELECT * FROM grids ORDER BY run_id, step'),
       checkpoints: byRun<FileRow>('SELECT * FROM checkpoints ORDER BY run_id, step'),
     };
   } finally {

@@ -1,13 +1,13 @@
 // The host-independent dispatcher: validation before any side effect, one call into the real
 // Studio per channel, structured errors (codes mapped, no stack traces), and the event bus.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Studio } from '../../../src/main/core/studio';
 import { createDispatcher, toTrainRequest, type Dispatcher } from '../../../src/main/hosts/dispatch';
 import { FolderBrowser } from '../../../src/main/hosts/folder-browser';
-import { Channels, ErrorCodes, type AnyEvent, type Envelope } from '../../../src/shared/contract';
+import { Channels, ErrorCodes, type AnyEvent, type Envelope, type RunDetails, type TimelineGifResult, type TrainingStatusEvent } from '../../../src/shared/contract';
 import { writeSyntheticIdxSet } from '../../integration/helpers/idx-files';
 
 let home: string;
@@ -146,13 +146,19 @@ describe('dispatcher', () => {
         }
       });
     });
-    const statuses = events.filter((e) => e.event === Channels.trainingStatus).map((e) => e.payload);
-    expect(statuses.map((s) => (s as { status: string }).status)).toEqual(['running', 'completed']);
+    const statuses = events.filter((e) => e.event === Channels.trainingStatus).map((e) => e.payload as TrainingStatusEvent);
+    expect(statuses.map((s) => s.status)).toEqual(['running', 'completed']);
+    // The verdict comes with the final status, not before.
+    expect(statuses[0]!.verdict).toBeNull();
+    expect(statuses[1]!.verdict).toMatchObject({ code: 'too-short', step: 8 });
+    const quality = events.flatMap((e) => (e.event === Channels.trainingQuality ? [e.payload] : []));
+    expect(quality.map((q) => [q.runId, q.step])).toEqual([[runId, 0], [runId, 8]]);
     const steps = events.flatMap((e) => (e.event === Channels.trainingStep ? e.payload.steps.map((s) => s.step) : []));
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const grids = events.filter((e) => e.event === Channels.trainingGrid);
     expect(grids.length).toBeGreaterThanOrEqual(1);
     for (const g of grids) if (g.event === Channels.trainingGrid) expect(existsSync(join(home, g.payload.file))).toBe(true);
+    expect(grids.map((g) => (g.event === Channels.trainingGrid ? g.payload.kind : null))[0]).toBe('epoch');
 
     const details = resultOf<{ run: { status: string }; grids: { file: string }[]; metricCount: number; resumable: boolean }>(
       await dispatcher.handle(Channels.runsGet, { runId }),
@@ -160,6 +166,15 @@ describe('dispatcher', () => {
     expect(details.run.status).toBe('completed');
     expect(details.metricCount).toBe(8);
     expect(details.grids[0]!.file).toMatch(/^runs\/\d+\/.+\.png$/);
+    expect((details as unknown as RunDetails).quality.map((q) => q.step)).toEqual([0, 8]);
+    expect((details as unknown as RunDetails).run.verdict?.code).toBe('too-short');
+
+    const gif = resultOf<TimelineGifResult>(await dispatcher.handle(Channels.runsTimelineGif, { runId, delayMs: 200 }));
+    expect(gif.file).toBe(`runs/${runId}/timeline.gif`);
+    expect(gif.frames).toBe(details.grids.length);
+    expect(readFileSync(join(home, gif.file)).subarray(0, 4).toString('latin1')).toBe('GIF8');
+    expect(errorOf(await dispatcher.handle(Channels.runsTimelineGif, { runId, delayMs: 1 })).code).toBe(ErrorCodes.invalidRequest);
+    expect(errorOf(await dispatcher.handle(Channels.runsTimelineGif, { runId: runId + 100 })).code).toBe(ErrorCodes.notFound);
     const metrics = resultOf<{ points: { step: number }[]; every: number; total: number }>(
       await dispatcher.handle(Channels.runsMetrics, { runId, maxPoints: 3 }),
     );

@@ -4,12 +4,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type {
   DatasetInfo,
+  TrainingGridEvent,
+  TrainingQualityEvent,
   TrainingStartRequest,
   TrainingStarted,
   TrainingStatusEvent,
   TrainingStepEvent,
+  TrainingWarningEvent,
+  WarningInfo,
 } from '../../../src/shared/contract';
-import type { RunRecord, StepMetrics } from '../../../src/shared/types';
+import type { QualityPoint, RunRecord, StepMetrics } from '../../../src/shared/types';
 
 type Listener = (event: never) => void;
 
@@ -55,6 +59,8 @@ function makeFakeApi() {
     onTrainingEpoch: on('epoch'),
     onTrainingGrid: on('grid'),
     onTrainingStatus: on('status'),
+    onTrainingQuality: on('quality'),
+    onTrainingWarning: on('warning'),
     onDatasetProgress: on('progress'),
     fileUrl: () => '',
   };
@@ -139,7 +145,7 @@ describe('training store', () => {
   it('appends step events for its own run and ignores other runs', async () => {
     const store = await loadTraining();
     const teardown = store.connect();
-    expect(fake.active()).toBe(4);
+    expect(fake.active()).toBe(6);
 
     expect(await store.start({ data: 'shapes' } as unknown as TrainingStartRequest)).toBe(true);
     expect(store.runId).toBe(7);
@@ -176,22 +182,22 @@ describe('training store', () => {
     await store.start({ data: 'shapes' } as unknown as TrainingStartRequest);
     expect(store.isLive).toBe(true);
 
-    fake.emit('status', { runId: 99, status: 'failed', error: 'boom', step: 1, epoch: 1 } satisfies TrainingStatusEvent);
+    fake.emit('status', { runId: 99, status: 'failed', error: 'boom', step: 1, epoch: 1, verdict: null } satisfies TrainingStatusEvent);
     expect(store.status).toBe('running');
     expect(store.runError).toBeNull();
 
-    fake.emit('status', { runId: 7, status: 'paused', error: null, step: 5, epoch: 2 } satisfies TrainingStatusEvent);
+    fake.emit('status', { runId: 7, status: 'paused', error: null, step: 5, epoch: 2, verdict: null } satisfies TrainingStatusEvent);
     expect(store.status).toBe('paused');
     expect(store.isLive).toBe(true);
     expect(store.step).toBe(5);
 
-    fake.emit('status', { runId: 7, status: 'stopped', error: null, step: 6, epoch: 2 } satisfies TrainingStatusEvent);
+    fake.emit('status', { runId: 7, status: 'stopped', error: null, step: 6, epoch: 2, verdict: null } satisfies TrainingStatusEvent);
     expect(store.status).toBe('stopped');
     expect(store.isLive).toBe(false);
     expect(store.finished).toBe(true);
     expect(store.step).toBe(6);
 
-    fake.emit('status', { runId: 7, status: 'diverged', error: 'loss is NaN', step: 6, epoch: 2 } satisfies TrainingStatusEvent);
+    fake.emit('status', { runId: 7, status: 'diverged', error: 'loss is NaN', step: 6, epoch: 2, verdict: null } satisfies TrainingStatusEvent);
     expect(store.status).toBe('diverged');
     expect(store.runError).toBe('loss is NaN');
     teardown();
@@ -200,11 +206,11 @@ describe('training store', () => {
   it('unsubscribes everything on teardown and subscribes only once', async () => {
     const store = await loadTraining();
     const teardown = store.connect();
-    expect(fake.subscribed()).toBe(4);
-    expect(fake.active()).toBe(4);
+    expect(fake.subscribed()).toBe(6);
+    expect(fake.active()).toBe(6);
     // Connecting again while connected does not add listeners.
     const again = store.connect();
-    expect(fake.subscribed()).toBe(4);
+    expect(fake.subscribed()).toBe(6);
 
     await store.start({ data: 'shapes' } as unknown as TrainingStartRequest);
     teardown();
@@ -219,7 +225,7 @@ describe('training store', () => {
 
     // It can connect again later.
     const third = store.connect();
-    expect(fake.active()).toBe(4);
+    expect(fake.active()).toBe(6);
     third();
     expect(fake.active()).toBe(0);
   });
@@ -484,5 +490,236 @@ describe('plan store', () => {
     expect(store.error).toBeNull();
     expect(store.preview).toMatchObject({ steps: 4000 });
     expect(store.estimating).toBe(false);
+  });
+});
+
+/** A grid event (home-relative file named after its step). */
+const gridEvent = (step: number, kind: 'epoch' | 'clock' | 'final', epoch: number, removedSteps: number[] = []): TrainingGridEvent => ({
+  runId: 7,
+  step,
+  epoch,
+  kind,
+  file: `runs/7/grids/${step}.png`,
+  removedSteps,
+});
+
+const qualityPoint = (step: number, score: number): QualityPoint => ({ step, score, distance: 1 - score / 100, variety: 0.9, copied: 0, duplicates: 0, seconds: 0.5 });
+
+const warning = (code: WarningInfo['code'], step: number, lastStep = step, over: Partial<WarningInfo> = {}): WarningInfo => ({
+  code,
+  step,
+  lastStep,
+  message: `${code} message`,
+  advice: `${code} advice`,
+  pair: null,
+  ...over,
+});
+
+describe('training store: the timeline, quality, warnings and the verdict', () => {
+  it('keeps clock and epoch grids in step order, replaces one at the same step and drops retired ones', async () => {
+    const store = await loadTraining();
+    const teardown = store.connect();
+    await store.start({ data: 'shapes' } as unknown as TrainingStartRequest);
+    fake.emit('grid', gridEvent(0, 'epoch', 0));
+    fake.emit('grid', gridEvent(5, 'clock', 1));
+    fake.emit('grid', gridEvent(3, 'clock', 1));
+    fake.emit('grid', gridEvent(8, 'epoch', 1));
+    expect(store.grids.map((g) => [g.step, g.kind])).toEqual([
+      [0, 'epoch'],
+      [3, 'clock'],
+      [5, 'clock'],
+      [8, 'epoch'],
+    ]);
+    // Two clock grids in the same epoch stay apart (they were keyed by epoch before).
+    expect(store.grids.filter((g) => g.epoch === 1)).toHaveLength(3);
+
+    // A later clock grid retires two earlier ones.
+    fake.emit('grid', gridEvent(11, 'clock', 2, [3, 5]));
+    expect(store.grids.map((g) => g.step)).toEqual([0, 8, 11]);
+    // The same step again (a final grid where the run stopped) replaces it.
+    fake.emit('grid', gridEvent(11, 'final', 2));
+    expect(store.grids.map((g) => [g.step, g.kind])).toEqual([
+      [0, 'epoch'],
+      [8, 'epoch'],
+      [11, 'final'],
+    ]);
+    // Another run's grid does not land here.
+    fake.emit('grid', { ...gridEvent(4, 'clock', 1), runId: 99 });
+    expect(store.grids).toHaveLength(3);
+    teardown();
+  });
+
+  it('does not bring back retired grids from a runs:get answer, and merges its quality and warnings with the events', async () => {
+    const store = await loadTraining();
+    const teardown = store.connect();
+    fake.api.getRun.mockResolvedValueOnce({
+      run: { id: 7, name: 'dcgan-shapes', status: 'running', step: 6, epoch: 1, error: null, verdict: null, config: { epochs: 3, steps: null, model: { kind: 'dcgan', size: 28 } } },
+      active: true,
+      epochs: [],
+      grids: [
+        { step: 0, epoch: 0, kind: 'epoch', file: 'g/0.png' },
+        { step: 2, epoch: 1, kind: 'clock', file: 'g/2.png' },
+        { step: 4, epoch: 1, kind: 'clock', file: 'g/4.png' },
+      ],
+      quality: [qualityPoint(2, 10), qualityPoint(4, 20)],
+      warnings: [warning('noise', 2, 4)],
+    } as never);
+    // Events arrive first (attach happens when the first event of an idle view comes in).
+    fake.emit('status', { runId: 7, status: 'running', error: null, step: 6, epoch: 1, verdict: null } satisfies TrainingStatusEvent);
+    fake.emit('grid', gridEvent(6, 'clock', 1, [2]));
+    fake.emit('quality', { runId: 7, ...qualityPoint(6, 30) } satisfies TrainingQualityEvent);
+    fake.emit('warning', { runId: 7, ...warning('noise', 2, 6, { message: 'still noise at step 6' }) } satisfies TrainingWarningEvent);
+    await vi.waitFor(() => expect(store.run).not.toBeNull());
+    expect(store.runId).toBe(7);
+    expect(store.grids.map((g) => g.step)).toEqual([0, 4, 6]);
+    expect(store.quality.map((q) => [q.step, q.score])).toEqual([
+      [2, 10],
+      [4, 20],
+      [6, 30],
+    ]);
+    expect(store.latestQuality?.score).toBe(30);
+    // The warning is one entry, updated in place by the newer event.
+    expect(store.warnings).toHaveLength(1);
+    expect(store.warnings[0]).toMatchObject({ code: 'noise', step: 2, lastStep: 6, message: 'still noise at step 6' });
+    expect(store.verdict).toBeNull();
+    teardown();
+  });
+
+  it('adds quality points, updates a warning raised again in place and takes the verdict when the run ends', async () => {
+    const store = await loadTraining();
+    const teardown = store.connect();
+    await store.start({ data: 'shapes' } as unknown as TrainingStartRequest);
+    fake.emit('quality', { runId: 7, ...qualityPoint(10, 12.5) } satisfies TrainingQualityEvent);
+    fake.emit('quality', { runId: 7, ...qualityPoint(20, 40) } satisfies TrainingQualityEvent);
+    fake.emit('quality', { runId: 99, ...qualityPoint(30, 99) } satisfies TrainingQualityEvent);
+    expect(store.quality.map((q) => q.score)).toEqual([12.5, 40]);
+    expect(store.latestQuality?.step).toBe(20);
+
+    fake.emit('warning', { runId: 7, ...warning('d-overpowering', 12) } satisfies TrainingWarningEvent);
+    fake.emit('warning', { runId: 7, ...warning('memorisation', 15, 15, { pair: 'runs/7/warnings/pair.png' }) } satisfies TrainingWarningEvent);
+    fake.emit('warning', { runId: 7, ...warning('d-overpowering', 12, 18, { advice: 'lower the learning rate of D' }) } satisfies TrainingWarningEvent);
+    expect(store.warnings.map((w) => [w.code, w.lastStep])).toEqual([
+      ['d-overpowering', 18],
+      ['memorisation', 15],
+    ]);
+    expect(store.warnings[0]!.advice).toBe('lower the learning rate of D');
+    expect(store.warnings[1]!.pair).toBe('runs/7/warnings/pair.png');
+
+    const verdict = { code: 'noise', text: 'noise: the samples never left random noise', step: 20, score: 4 } as const;
+    fake.emit('status', { runId: 7, status: 'completed', error: null, step: 20, epoch: 3, verdict } satisfies TrainingStatusEvent);
+    expect(store.status).toBe('completed');
+    expect(store.verdict).toEqual(verdict);
+
+    // Continuing the run clears the old verdict; the warnings of the run stay.
+    await store.continueRun();
+    expect(store.verdict).toBeNull();
+    expect(store.warnings).toHaveLength(2);
+    teardown();
+  });
+
+  it('shows a finished run’s recorded verdict when attached to it', async () => {
+    const verdict = { code: 'improving', text: 'varied samples, still improving', step: 12, score: 61 } as const;
+    fake.api.getRun.mockResolvedValueOnce({
+      run: { id: 3, name: 'old', status: 'completed', step: 12, epoch: 3, error: null, verdict, config: { epochs: 3, steps: 12 } },
+      active: false,
+      epochs: [],
+      grids: [],
+      quality: [qualityPoint(12, 61)],
+      warnings: [],
+    } as never);
+    const store = await loadTraining();
+    await store.attach(3);
+    expect(store.status).toBe('completed');
+    expect(store.verdict).toEqual(verdict);
+    expect(store.latestQuality?.score).toBe(61);
+  });
+});
+
+const loadRuns = async () => (await import('../../../src/renderer/src/lib/stores/runs.svelte')).runsStore;
+const loadGif = async () => (await import('../../../src/renderer/src/lib/stores/timeline-gif.svelte')).timelineGifStore;
+
+describe('runs store: quality and warnings', () => {
+  it('opens a run with its quality curve and warnings and keeps them current while it trains', async () => {
+    fake.api.getRun.mockResolvedValue({
+      run: { id: 7, name: 'dcgan-shapes', status: 'running', step: 4, epoch: 1, error: null, verdict: null, config: { epochs: 3 } },
+      active: true,
+      epochs: [],
+      grids: [],
+      checkpoints: [],
+      quality: [qualityPoint(4, 20), qualityPoint(2, 10)].sort((a, b) => a.step - b.step),
+      warnings: [warning('plateau', 4)],
+    } as never);
+    fake.api.runMetrics.mockResolvedValue({ points: [], every: 1, total: 0 } as never);
+    const store = await loadRuns();
+    const teardown = store.connect();
+    expect(fake.active()).toBe(3);
+    await store.open(7);
+    expect(store.details?.warnings.map((w) => w.code)).toEqual(['plateau']);
+    expect(store.quality).toEqual([
+      { x: 2, y: 10 },
+      { x: 4, y: 20 },
+    ]);
+    const version = store.version;
+    fake.emit('quality', { runId: 7, ...qualityPoint(6, 35) } satisfies TrainingQualityEvent);
+    fake.emit('quality', { runId: 8, ...qualityPoint(8, 90) } satisfies TrainingQualityEvent);
+    expect(store.quality.map((p) => p.x)).toEqual([2, 4, 6]);
+    expect(store.version).toBeGreaterThan(version);
+    fake.emit('warning', { runId: 7, ...warning('plateau', 4, 6) } satisfies TrainingWarningEvent);
+    fake.emit('warning', { runId: 7, ...warning('mode-collapse', 6) } satisfies TrainingWarningEvent);
+    expect(store.details?.warnings.map((w) => [w.code, w.lastStep])).toEqual([
+      ['plateau', 6],
+      ['mode-collapse', 6],
+    ]);
+    teardown();
+    expect(fake.active()).toBe(0);
+  });
+
+  it('treats a host that sends no quality or warnings as none', async () => {
+    fake.api.getRun.mockResolvedValue({ run: { id: 5, status: 'completed', config: { epochs: 1 } }, active: false, epochs: [], grids: [], checkpoints: [] } as never);
+    fake.api.runMetrics.mockResolvedValue({ points: [], every: 1, total: 0 } as never);
+    const store = await loadRuns();
+    await store.open(5);
+    expect(store.details?.quality).toEqual([]);
+    expect(store.details?.warnings).toEqual([]);
+    expect(store.quality).toEqual([]);
+  });
+});
+
+describe('timeline GIF store', () => {
+  it('saves a run’s timeline, remembers the file per run and says in words why it could not', async () => {
+    const api = fake.api as Record<string, unknown>;
+    const timelineGif = vi.fn(async (r: { runId: number }) => ({ file: `runs/${r.runId}/timeline.gif`, frames: 9, bytes: 12_345 }));
+    api.timelineGif = timelineGif;
+    const store = await loadGif();
+    expect(store.of(7)).toBeNull();
+    const saving = store.save(7);
+    expect(store.of(7)).toEqual({ phase: 'saving' });
+    // One export at a time per run.
+    expect(await store.save(7)).toBe(false);
+    expect(await saving).toBe(true);
+    expect(timelineGif).toHaveBeenCalledTimes(1);
+    expect(timelineGif).toHaveBeenLastCalledWith({ runId: 7 });
+    expect(store.of(7)).toEqual({ phase: 'saved', file: 'runs/7/timeline.gif', frames: 9, bytes: 12_345 });
+    expect(store.of(8)).toBeNull();
+
+    await store.save(8, 250);
+    expect(timelineGif).toHaveBeenLastCalledWith({ runId: 8, delayMs: 250 });
+
+    api.timelineGif = vi.fn(async () => {
+      throw new Error('run 9 has no sample grids yet\n    at x (y.js:1:1)');
+    });
+    expect(await store.save(9)).toBe(false);
+    expect(store.of(9)).toEqual({ phase: 'error', message: 'Run 9 has no sample grids yet' });
+    expect(store.of(7)?.phase).toBe('saved');
+  });
+});
+
+describe('homePath', () => {
+  it('says where a home file lies, with the home’s own separators', async () => {
+    const { homePath } = await import('../../../src/renderer/src/lib/stores/app.svelte');
+    expect(homePath('runs/7/timeline.gif', '/home/ada/.gan-studio/')).toBe('/home/ada/.gan-studio/runs/7/timeline.gif');
+    expect(homePath('runs/7/timeline.gif', 'C:\\Users\\ada\\.gan-studio')).toBe('C:\\Users\\ada\\.gan-studio\\runs\\7\\timeline.gif');
+    // Not connected yet: the home-relative path.
+    expect(homePath('runs/7/timeline.gif', null)).toBe('runs/7/timeline.gif');
   });
 });

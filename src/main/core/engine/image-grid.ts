@@ -95,3 +95,57 @@ export async function encodeGif(batch: ImageBatch, delayMs = 100): Promise<Buffe
     .gif({ loop: 0, delay: delayMs, keepDuplicateFrames: true })
     .toBuffer();
 }
+
+/** At most this many frames in a timeline GIF (evenly spaced, the first and last always in). */
+export const TIMELINE_GIF_MAX_FRAMES = 60;
+/** A timeline GIF's frames are scaled down (nearest neighbour, by a whole factor) to at most this wide. */
+export const TIMELINE_GIF_MAX_WIDTH = 800;
+
+/** Which of `count` frames a GIF of at most `max` frames keeps: evenly spaced, first and last included. */
+export function spreadFrames(count: number, max: number): number[] {
+  if (count <= max) return Array.from({ length: count }, (_, i) => i);
+  const picked = new Set<number>();
+  for (let i = 0; i < max; i++) picked.add(Math.round((i * (count - 1)) / (max - 1)));
+  return [...picked].sort((a, b) => a - b);
+}
+
+/**
+ * An animated GIF of PNG files (a run's sample grids, in order), looping forever: `delayMs` a
+ * frame and the last one held three times as long. Frames of another size than the first are
+ * refused; wide frames are scaled down by a whole factor, nearest neighbour, so samples stay crisp.
+ */
+export async function encodeGifFromPngs(files: readonly string[], delayMs: number): Promise<{ gif: Buffer; frames: number }> {
+  if (files.length === 0) throw new Error('there are no frames to animate');
+  const decoded: Buffer[] = [];
+  let width = 0;
+  let height = 0;
+  for (const file of files) {
+    const { data, info } = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    if (decoded.length === 0) ({ width, height } = info);
+    else if (info.width !== width || info.height !== height) {
+      throw new Error(`${basename(file)} is ${info.width}x${info.height}; the first frame is ${width}x${height}`);
+    }
+    decoded.push(data);
+  }
+  const factor = Math.max(1, Math.ceil(width / TIMELINE_GIF_MAX_WIDTH));
+  const outW = Math.floor(width / factor);
+  const outH = Math.floor(height / factor);
+  const stacked = Buffer.alloc(outW * outH * 3 * decoded.length);
+  decoded.forEach((frame, f) => {
+    const base = f * outW * outH * 3;
+    for (let y = 0; y < outH; y++) {
+      for (let x = 0; x < outW; x++) {
+        const src = ((y * factor) * width + x * factor) * 3;
+        const dst = base + (y * outW + x) * 3;
+        stacked[dst] = frame[src]!;
+        stacked[dst + 1] = frame[src + 1]!;
+        stacked[dst + 2] = frame[src + 2]!;
+      }
+    }
+  });
+  const delays = decoded.map((_, i) => (i === decoded.length - 1 ? delayMs * 3 : delayMs));
+  const gif = await sharp(stacked, { raw: { width: outW, height: outH * decoded.length, channels: 3, pageHeight: outH } })
+    .gif({ loop: 0, delay: delays, keepDuplicateFrames: true })
+    .toBuffer();
+  return { gif, frames: decoded.length };
+}

@@ -30,6 +30,8 @@ export const Stream = {
   augment: 8,
   /** Latents of the averaged generator's batch-norm calibration (see trainer.ts). */
   emaCalibration: 9,
+  /** The fixed latents of the quality evaluations during training (see trainer.ts, quality.ts). */
+  qualityLatent: 10,
 } as const;
 
 /** A small, fast PRNG (a 32-bit xorshift-multiply generator) yielding floats in [0, 1). */

@@ -13,6 +13,14 @@
 //   fixed latents through it (calibrateAverage), since G's running statistics belong to G's weights.
 //   Grids, snapshots, galleries and exports draw from it; checkpoints hold it as `Gema/`.
 //
+// Watching it learn (see run()): besides the epoch grids, a grid on the training clock (the first
+// a few seconds in, then whenever no grid was drawn for GRID_CLOCK_EVERY_S), so the first picture
+// comes in seconds and a long epoch still shows progress; long runs thin their clock grids. A
+// quality score (quality.ts) on fixed latents, on a schedule that keeps its cost under
+// QUALITY_BUDGET of training time; and a health monitor (health.ts) that turns steps and scores
+// into warnings in words and, at the end, a verdict. None of it draws from training's random
+// streams, so it changes nothing that is trained.
+//
 // Reproducibility: every random draw is keyed by (seed, step, purpose) (see rng.ts), the data
 // order by (seed, epoch), and a checkpoint holds both networks (batchnorm statistics included),
 // both optimizers' moments and iteration counts, the step and the fixed latent. Resuming from the
@@ -20,12 +28,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EpochSummary, ImageDataset, StepMetrics, TrainConfig } from '../../../shared/types';
+import type { EpochSummary, GridKind, ImageDataset, QualityPoint, RunVerdict, RunWarning, StepMetrics, TrainConfig } from '../../../shared/types';
 import { FusedAdamOptimizer } from './adam';
 import { readCheckpoint, writeCheckpoint, type StoredTensor } from './checkpoint';
 import { writeGridPng } from './image-grid';
 import { FusedBatchNormalization, withBatchGroups } from './batchnorm';
 import { diffAugment } from './diff-augment';
+import { HealthMonitor } from './health';
+import { buildQualityReference, measureQuality, QUALITY_SAMPLES, type QualityReference } from './quality';
 import { buildGan, buildGenerator, discriminate, disposeGan, generate, type GanModels, type GeneratorModels } from './models';
 import { mixSeed, permutation, Prng, Stream } from './rng';
 
@@ -47,6 +57,30 @@ export const EMA_CALIBRATION_BATCH = 64;
  */
 export const MAX_EPOCH_GRIDS = 100;
 export const MAX_EPOCH_CHECKPOINTS = 20;
+
+/** The training clock's grids: the first this many seconds into a session, then whenever none was drawn for GRID_CLOCK_EVERY_S. */
+export const GRID_CLOCK_FIRST_S = 2;
+export const GRID_CLOCK_EVERY_S = 30;
+/** A run keeps at most about this many clock grids: past it, every other older one is retired. */
+export const MAX_CLOCK_GRIDS = 100;
+/** Quality evaluations take at most this fraction of training time (the schedule adapts to their cost). */
+export const QUALITY_BUDGET = 0.03;
+/** Latents per batch when drawing the quality samples (bounds the memory of a 128 px generator). */
+const QUALITY_BATCH = 64;
+
+/** How often a run draws clock grids and scores itself (tests change them). */
+export interface WatchSchedule {
+  gridFirstSeconds: number;
+  gridEverySeconds: number;
+  /** The fraction of training time quality evaluations may take; 0: none at all. */
+  qualityBudget: number;
+}
+
+export const DEFAULT_WATCH: WatchSchedule = {
+  gridFirstSeconds: GRID_CLOCK_FIRST_S,
+  gridEverySeconds: GRID_CLOCK_EVERY_S,
+  qualityBudget: QUALITY_BUDGET,
+};
 
 /** Every how many epochs of a run of `epochs` at most `count` things are written. */
 export function epochsBetween(epochs: number, count: number): number {
@@ -78,10 +112,22 @@ export interface CheckpointMeta {
 
 export type ControlSignal = 'continue' | 'stop';
 
+/** A grid drawn; `removedSteps`: clock grids retired to thin the timeline (files deleted). */
+export interface GridDrawn {
+  epoch: number;
+  step: number;
+  kind: GridKind;
+  path: string;
+  removedSteps: number[];
+}
+
 export interface TrainerHooks {
   onStep(metrics: StepMetrics): void;
   onEpoch(summary: EpochSummary): void;
-  onGrid(grid: { epoch: number; step: number; path: string }): void;
+  onGrid(grid: GridDrawn): void;
+  onQuality(point: QualityPoint): void;
+  /** A warning raised, or raised before and seen again (same code). */
+  onWarning(warning: RunWarning): void;
   onCheckpoint(checkpoint: { step: number; epoch: number; path: string }): void;
   /** Awaited between steps: resolves when training may go on (after a pause), or asks to stop. */
   control(): Promise<ControlSignal>;
@@ -92,6 +138,8 @@ export interface TrainOutcome {
   step: number;
   epoch: number;
   error: string | null;
+  /** The run's verdict at the end of this session (null where the run failed before it could judge). */
+  verdict: RunVerdict | null;
 }
 
 export interface TrainerSetup {
@@ -103,6 +151,10 @@ export interface TrainerSetup {
   resumeFrom: string | null;
   /** How many of the newest checkpoints to keep on disk (older ones are deleted). */
   keepCheckpoints?: number;
+  /** A resumed run's warnings and quality points so far (the health monitor continues from them). */
+  earlier?: { warnings: RunWarning[]; quality: QualityPoint[] };
+  /** Clock grids and the quality schedule; DEFAULT_WATCH unless given. */
+  watch?: Partial<WatchSchedule>;
 }
 
 /** Batch size actually used: the configured one, or the whole set when it is smaller. */
@@ -127,6 +179,24 @@ export function gridName(epoch: number): string {
   return `epoch-${String(epoch).padStart(4, '0')}.png`;
 }
 
+/** A clock grid's file name, or a grid drawn where a run stopped or ended mid-epoch. */
+export function stepGridName(kind: 'clock' | 'final', step: number): string {
+  return `${kind}-${String(step).padStart(8, '0')}.png`;
+}
+
+const CLOCK_GRID_FILE = /^clock-(\d{8})\.png$/;
+
+/**
+ * Which clock grids to retire when a run holds more than `max`: every other one of the older
+ * ones (the newest is always kept; epoch grids are not in this list). Returns indices into `steps`.
+ */
+export function clockGridsToRetire(count: number, max: number): number[] {
+  if (count <= max) return [];
+  const out: number[] = [];
+  for (let i = 1; i < count - 1; i += 2) out.push(i);
+  return out;
+}
+
 export class Trainer {
   readonly batch: number;
   readonly stepsPerEpoch: number;
@@ -149,6 +219,16 @@ export class Trainer {
   private readonly checkpoints: string[] = [];
   private lastCheckpointStep = -1;
   private lastGridStep = -1;
+  /** This run's clock grids on disk, oldest first. */
+  private readonly clockGrids: { step: number; path: string }[] = [];
+  private readonly watch: WatchSchedule;
+  private readonly health: HealthMonitor;
+  private quality: QualityReference | null = null;
+  private readonly qualityZ: tf.Tensor2D;
+  private readonly qualityLabels: tf.Tensor2D | null;
+  private lastQualityStep = -1;
+  /** The memorisation warning's pair image on disk, if any. */
+  private keptPair: string | null = null;
 
   private constructor(private readonly setup: TrainerSetup) {
     const { config, dataset } = setup;
@@ -174,6 +254,27 @@ export class Trainer {
     this.fixedLabels = this.models.conditional
       ? tf.tensor2d(Array.from({ length: GRID_SAMPLES }, (_, i) => i % config.model.numClasses), [GRID_SAMPLES, 1])
       : null;
+    this.qualityZ = tf.randomNormal([QUALITY_SAMPLES, config.model.latent], 0, 1, 'float32', mixSeed(config.seed, Stream.qualityLatent));
+    this.qualityLabels = this.models.conditional
+      ? tf.tensor2d(Array.from({ length: QUALITY_SAMPLES }, (_, i) => i % config.model.numClasses), [QUALITY_SAMPLES, 1])
+      : null;
+    this.watch = { ...DEFAULT_WATCH, ...setup.watch };
+    this.health = new HealthMonitor(
+      {
+        totalSteps: this.totalSteps,
+        stepsPerEpoch: this.stepsPerEpoch,
+        batch: this.batch,
+        count: dataset.count,
+        lr: config.lr,
+        augment: config.augment ?? false,
+        ema: config.ema ?? false,
+        k: config.k,
+      },
+      setup.earlier,
+    );
+    this.keptPair = setup.earlier?.warnings.find((w) => w.pairPath !== null)?.pairPath ?? null;
+    const lastEarlier = setup.earlier?.quality.at(-1);
+    if (lastEarlier) this.lastQualityStep = lastEarlier.step;
     this.ones = tf.ones([this.batch, 1]);
     this.zeros = tf.zeros([this.batch, 1]);
     const { size, channels } = config.model;
@@ -195,6 +296,12 @@ export class Trainer {
           .sort()
           .map((f) => join(dir, f));
         trainer.checkpoints.push(...earlier);
+        // And earlier sessions' clock grids against the timeline's.
+        const grids = join(setup.runDir, 'grids');
+        for (const f of (await readdir(grids)).sort()) {
+          const m = CLOCK_GRID_FILE.exec(f);
+          if (m && Number(m[1]) <= trainer.step) trainer.clockGrids.push({ step: Number(m[1]), path: join(grids, f) });
+        }
       }
     } catch (err) {
       trainer.dispose();
@@ -265,32 +372,57 @@ export class Trainer {
     return Math.floor(this.step / this.stepsPerEpoch);
   }
 
+  /** The epoch the last step belonged to (1-based; 0 before training). */
+  get epochInProgress(): number {
+    return this.step === 0 ? 0 : Math.floor((this.step - 1) / this.stepsPerEpoch) + 1;
+  }
+
   get modelSummary(): { generatorParams: number; discriminatorParams: number } {
     return { generatorParams: this.models.generator.countParams(), discriminatorParams: this.models.discriminator.countParams() };
   }
 
   async run(hooks: TrainerHooks): Promise<TrainOutcome> {
     const { config } = this.setup;
+    // The training clock: time spent training in this session, pauses and evaluations left out.
+    let clockMs = 0;
+    let lastGridMs = 0;
+    let clockGridsDrawn = 0;
+    let qualityDueMs = 0;
     try {
-      if (this.step === 0) await this.writeGrid(hooks, 0);
+      if (this.step === 0) await this.writeGrid(hooks, 'epoch', 0);
+      // Plain JavaScript (tfjs's cpu backend, the last resort) takes a minute for what wasm does in a
+      // second: there the run is not scored. So too with a budget of 0.
+      if (this.watch.qualityBudget > 0 && tf.getBackend() !== 'cpu') this.quality = buildQualityReference(this.setup.dataset, config.seed);
+      if (this.quality && this.lastQualityStep !== this.step) {
+        const spent = await this.evaluateQuality(hooks);
+        qualityDueMs = spent / this.watch.qualityBudget;
+      } else {
+        // Resumed where the last session scored: the next is due as that one's cost allows.
+        const seconds = this.setup.earlier?.quality.at(-1)?.seconds ?? 0;
+        qualityDueMs = (seconds * 1000) / Math.max(this.watch.qualityBudget, 1e-9);
+      }
       let epochStarted = performance.now();
       let epochSteps = 0;
       while (this.step < this.totalSteps) {
         if ((await hooks.control()) === 'stop') {
           await this.finishPartial(hooks);
-          return this.outcome('stopped', null);
+          return this.outcome(hooks, 'stopped', null);
         }
+        const t0 = performance.now();
         const metrics = await this.trainStep();
         epochSteps++;
         if (![metrics.lossD, metrics.lossG, metrics.dReal, metrics.dFake].every(Number.isFinite)) {
           const kept = this.lastCheckpointStep >= 0 ? `the last good checkpoint (step ${this.lastCheckpointStep}) is kept` : 'no checkpoint was written yet';
           return this.outcome(
+            hooks,
             'diverged',
             `training diverged at step ${metrics.step}: loss_D=${metrics.lossD}, loss_G=${metrics.lossG}; ${kept}. ` +
               `Try a lower learning rate (now ${config.lr}).`,
           );
         }
         hooks.onStep(metrics);
+        for (const w of this.health.observeStep(metrics)) hooks.onWarning(w);
+        let gridDrawn = false;
         if (this.step % this.stepsPerEpoch === 0) {
           const seconds = (performance.now() - epochStarted) / 1000;
           const epoch = this.completedEpochs;
@@ -301,30 +433,112 @@ export class Trainer {
             imagesPerSec: (epochSteps * this.batch * config.k) / Math.max(seconds, 1e-9),
           });
           const epochs = Math.ceil(this.totalSteps / this.stepsPerEpoch);
-          if (epoch % epochsBetween(epochs, MAX_EPOCH_GRIDS) === 0) await this.writeGrid(hooks, epoch);
+          if (epoch % epochsBetween(epochs, MAX_EPOCH_GRIDS) === 0) {
+            await this.writeGrid(hooks, 'epoch', epoch);
+            gridDrawn = true;
+          }
           if (epoch % epochsBetween(epochs, MAX_EPOCH_CHECKPOINTS) === 0) await this.writeCheckpoint(hooks);
           epochStarted = performance.now();
           epochSteps = 0;
         }
+        clockMs += performance.now() - t0;
+        if (gridDrawn) lastGridMs = clockMs;
+        const gridGap = (clockGridsDrawn === 0 ? this.watch.gridFirstSeconds : this.watch.gridEverySeconds) * 1000;
+        if (!gridDrawn && clockMs - lastGridMs >= gridGap && this.step < this.totalSteps) {
+          await this.writeGrid(hooks, 'clock', this.epochInProgress);
+          clockGridsDrawn++;
+          lastGridMs = clockMs;
+        }
+        if (this.quality && clockMs >= qualityDueMs && this.step < this.totalSteps) {
+          const spent = await this.evaluateQuality(hooks);
+          qualityDueMs = clockMs + spent / this.watch.qualityBudget;
+        }
       }
       await this.finishPartial(hooks);
-      return this.outcome('completed', null);
+      return this.outcome(hooks, 'completed', null);
     } catch (err) {
-      return this.outcome('failed', describeError(err));
+      return this.outcome(hooks, 'failed', describeError(err));
     }
+  }
+
+  /**
+   * Scores the quality samples (QUALITY_SAMPLES fixed latents through the sampling generator)
+   * against the data, reports the point and any warnings it raises; returns the milliseconds it took.
+   */
+  private async evaluateQuality(hooks: TrainerHooks): Promise<number> {
+    const reference = this.quality;
+    if (!reference) return 0;
+    const t0 = performance.now();
+    const models = this.samplingModels();
+    const { size, channels } = this.setup.config.model;
+    const per = size * size * channels;
+    const samples = new Float32Array(QUALITY_SAMPLES * per);
+    for (let start = 0; start < QUALITY_SAMPLES; start += QUALITY_BATCH) {
+      const n = Math.min(QUALITY_BATCH, QUALITY_SAMPLES - start);
+      const out = tf.tidy(() => {
+        const z = this.qualityZ.slice([start, 0], [n, -1]) as tf.Tensor2D;
+        const labels = this.qualityLabels ? (this.qualityLabels.slice([start, 0], [n, -1]) as tf.Tensor2D) : null;
+        return generate(models, z, labels, false);
+      });
+      samples.set((await out.data()) as Float32Array, start * per);
+      out.dispose();
+    }
+    const measure = measureQuality(reference, samples, QUALITY_SAMPLES);
+    const seconds = (performance.now() - t0) / 1000;
+    const point: QualityPoint = {
+      step: this.step,
+      score: measure.score,
+      distance: measure.distance,
+      variety: measure.variety,
+      copied: measure.copied,
+      duplicates: measure.duplicates,
+      seconds,
+    };
+    this.lastQualityStep = this.step;
+    hooks.onQuality(point);
+    let pairPath: string | null = null;
+    if (measure.nearest && measure.copied > 0) pairPath = await this.writePair(samples, measure.nearest.sample, measure.nearest.image);
+    for (const w of this.health.observeQuality(point, pairPath)) hooks.onWarning(w);
+    // Only the pair the memorisation warning shows is kept.
+    const shown = this.health.warnings().find((w) => w.pairPath !== null)?.pairPath ?? null;
+    for (const path of [pairPath, this.keptPair]) if (path && path !== shown) await rm(path, { force: true });
+    this.keptPair = shown;
+    return performance.now() - t0;
+  }
+
+  /** A PNG of quality sample `sample` beside training image `image` (the memorisation warning's pair). */
+  private async writePair(samples: Float32Array, sample: number, image: number): Promise<string> {
+    const { dataset } = this.setup;
+    const { size, channels } = this.setup.config.model;
+    const per = size * size * channels;
+    const values = new Float32Array(2 * per);
+    values.set(samples.subarray(sample * per, (sample + 1) * per), 0);
+    const pixels = dataset.pixels.subarray(image * per, (image + 1) * per);
+    for (let i = 0; i < per; i++) values[per + i] = pixels[i]! / 127.5 - 1;
+    const dir = join(this.setup.runDir, 'pairs');
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, `step-${String(this.step).padStart(8, '0')}.png`);
+    await writeGridPng(path, { count: 2, height: size, width: size, channels, values }, 2);
+    return path;
   }
 
   /** At a stop or at the end of a run that ends mid-epoch: a grid of the partial epoch and a checkpoint. */
   private async finishPartial(hooks: TrainerHooks): Promise<void> {
     if (this.step === 0) return;
-    if (this.step !== this.lastGridStep) {
-      await this.writeGrid(hooks, this.completedEpochs + (this.step % this.stepsPerEpoch === 0 ? 0 : 1));
-    }
+    if (this.step !== this.lastGridStep) await this.writeGrid(hooks, 'final', this.epochInProgress);
     if (this.step !== this.lastCheckpointStep) await this.writeCheckpoint(hooks);
+    // The verdict judges the samples as they are now.
+    if (this.quality && this.step !== this.lastQualityStep) await this.evaluateQuality(hooks);
   }
 
-  private outcome(status: TrainOutcome['status'], error: string | null): TrainOutcome {
-    return { status, step: this.step, epoch: this.completedEpochs, error };
+  /**
+   * How the session ended, with its verdict; the warnings are reported once more as they stand
+   * (the monitor updates a step-based warning's figures between the reports it sends).
+   */
+  private outcome(hooks: TrainerHooks, status: TrainOutcome['status'], error: string | null): TrainOutcome {
+    const verdict = status === 'failed' ? null : this.health.verdict({ status, step: this.step });
+    for (const w of this.health.warnings()) hooks.onWarning(w);
+    return { status, step: this.step, epoch: this.completedEpochs, error, verdict };
   }
 
   /**
@@ -465,13 +679,32 @@ export class Trainer {
     return values;
   }
 
-  private async writeGrid(hooks: TrainerHooks, epoch: number): Promise<void> {
+  /**
+   * Draws the fixed-latent grid: `epoch` grids at an epoch's end (epoch 0 before training), `clock`
+   * grids between them, `final` where a run stops or ends mid-epoch (`epoch`: the epoch in progress).
+   */
+  private async writeGrid(hooks: TrainerHooks, kind: GridKind, epoch: number): Promise<void> {
     const { size, channels, numClasses } = this.setup.config.model;
-    const path = join(this.setup.runDir, 'grids', gridName(epoch));
+    const name = kind === 'epoch' ? gridName(epoch) : stepGridName(kind, this.step);
+    const path = join(this.setup.runDir, 'grids', name);
     const columns = this.models.conditional ? numClasses : 8;
     await writeGridPng(path, { count: GRID_SAMPLES, height: size, width: size, channels, values: await this.sampleFixed() }, columns);
     this.lastGridStep = this.step;
-    hooks.onGrid({ epoch, step: this.step, path });
+    const removedSteps: number[] = [];
+    if (kind === 'clock') {
+      this.clockGrids.push({ step: this.step, path });
+      const retire = new Set(clockGridsToRetire(this.clockGrids.length, MAX_CLOCK_GRIDS));
+      for (const i of retire) {
+        const old = this.clockGrids[i]!;
+        await rm(old.path, { force: true });
+        removedSteps.push(old.step);
+      }
+      if (retire.size > 0) {
+        const kept = this.clockGrids.filter((_, i) => !retire.has(i));
+        this.clockGrids.splice(0, this.clockGrids.length, ...kept);
+      }
+    }
+    hooks.onGrid({ epoch, step: this.step, kind, path, removedSteps });
   }
 
   private async writeCheckpoint(hooks: TrainerHooks): Promise<void> {
@@ -562,8 +795,11 @@ export class Trainer {
     this.average?.generator.dispose();
     this.optD.dispose();
     this.optG.dispose();
-    tf.dispose([this.fixedZ, this.ones, this.zeros]);
+    tf.dispose([this.fixedZ, this.qualityZ, this.ones, this.zeros]);
     if (this.fixedLabels) this.fixedLabels.dispose();
+    if (this.qualityLabels) this.qualityLabels.dispose();
+    this.quality?.dispose();
+    this.quality = null;
   }
 }
 

@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { BackendInfo, EpochSummary, StepMetrics } from '../../../shared/types';
+import type { BackendInfo, EpochSummary, QualityPoint, RunWarning, StepMetrics } from '../../../shared/types';
+import type { GridDrawn } from './trainer';
 import type { DataReady, HostToWorker, TrainingBegin, TrainingJob, WorkerToHost } from './worker-protocol';
 
 type DoneMessage = Extract<WorkerToHost, { type: 'done' }>;
@@ -16,7 +17,9 @@ export interface TrainingSessionEvents {
   started: [{ step: number; totalSteps: number; generatorParams: number; discriminatorParams: number }];
   step: [StepMetrics];
   epoch: [EpochSummary];
-  grid: [{ epoch: number; step: number; path: string }];
+  grid: [GridDrawn];
+  quality: [QualityPoint];
+  warning: [RunWarning];
   checkpoint: [{ step: number; epoch: number; path: string }];
   paused: [];
   resumed: [];
@@ -90,7 +93,7 @@ export class TrainingSession extends EventEmitter<TrainingSessionEvents> {
             break;
           case 'setup-failed':
             rejectReady(new SetupError(message.message, message.kind));
-            finish({ type: 'done', status: 'failed', step: 0, epoch: 0, error: message.message, memory: { peakRssBytes: 0 } });
+            finish({ type: 'done', status: 'failed', step: 0, epoch: 0, error: message.message, verdict: null, memory: { peakRssBytes: 0 } });
             break;
           case 'started': {
             const { type: _type, ...started } = message;
@@ -103,8 +106,16 @@ export class TrainingSession extends EventEmitter<TrainingSessionEvents> {
           case 'epoch':
             this.emit('epoch', message.summary);
             break;
-          case 'grid':
-            this.emit('grid', { epoch: message.epoch, step: message.step, path: message.path });
+          case 'grid': {
+            const { type: _type, ...grid } = message;
+            this.emit('grid', grid);
+            break;
+          }
+          case 'quality':
+            this.emit('quality', message.point);
+            break;
+          case 'warning':
+            this.emit('warning', message.warning);
             break;
           case 'checkpoint':
             this.emit('checkpoint', { step: message.step, epoch: message.epoch, path: message.path });
@@ -125,7 +136,7 @@ export class TrainingSession extends EventEmitter<TrainingSessionEvents> {
       });
       const crash = (reason: string) => {
         rejectReady(new SetupError(reason, 'internal'));
-        finish({ type: 'done', status: 'failed', step: 0, epoch: 0, error: reason, memory: { peakRssBytes: 0 } });
+        finish({ type: 'done', status: 'failed', step: 0, epoch: 0, error: reason, verdict: null, memory: { peakRssBytes: 0 } });
       };
       this.worker.on('error', (err) => crash(`the training worker crashed: ${err.message}`));
       this.worker.on('exit', (code) => crash(`the training worker exited unexpectedly (code ${code})`));

@@ -163,9 +163,10 @@ async function runJob(job: TrainingJob): Promise<void> {
       runDir: begin.runDir,
       resumeFrom: begin.resumeFrom,
       keepCheckpoints: begin.keepCheckpoints,
+      earlier: begin.earlier,
     });
   } catch (err) {
-    send({ type: 'done', status: 'failed', step: 0, epoch: 0, error: describeError(err), memory: { peakRssBytes: peakRss } });
+    send({ type: 'done', status: 'failed', step: 0, epoch: 0, error: describeError(err), verdict: null, memory: { peakRssBytes: peakRss } });
     return;
   }
   send({ type: 'started', step: trainer.currentStep, totalSteps: trainer.totalSteps, ...trainer.modelSummary });
@@ -173,6 +174,8 @@ async function runJob(job: TrainingJob): Promise<void> {
     onStep: (metrics) => send({ type: 'step', metrics }),
     onEpoch: (summary) => send({ type: 'epoch', summary }),
     onGrid: (grid) => send({ type: 'grid', ...grid }),
+    onQuality: (point) => send({ type: 'quality', point }),
+    onWarning: (warning) => send({ type: 'warning', warning }),
     onCheckpoint: (checkpoint) => {
       send({ type: 'checkpoint', ...checkpoint });
       startSnapshot(checkpoint.path, begin.runDir);
@@ -217,9 +220,9 @@ async function measure(config: TrainConfig, dataset: ImageDataset, steps: number
     }
     times.sort((a, b) => a - b);
     send({ type: 'measured', msPerStep: times[Math.floor(times.length / 2)]!, steps: times.length });
-    send({ type: 'done', status: 'completed', step: 0, epoch: 0, error: null, memory: { peakRssBytes: peakRss } });
+    send({ type: 'done', status: 'completed', step: 0, epoch: 0, error: null, verdict: null, memory: { peakRssBytes: peakRss } });
   } catch (err) {
-    send({ type: 'done', status: 'failed', step: 0, epoch: 0, error: describeError(err), memory: { peakRssBytes: peakRss } });
+    send({ type: 'done', status: 'failed', step: 0, epoch: 0, error: describeError(err), verdict: null, memory: { peakRssBytes: peakRss } });
   } finally {
     trainer?.dispose();
     await rm(scratch, { recursive: true, force: true });

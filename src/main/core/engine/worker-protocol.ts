@@ -1,5 +1,6 @@
 // Messages between a host thread and the training worker. Plain data only.
-import type { BackendInfo, BackendName, EpochSummary, SkippedFile, StepMetrics, TrainConfig } from '../../../shared/types';
+import type { BackendInfo, BackendName, EpochSummary, QualityPoint, RunVerdict, RunWarning, SkippedFile, StepMetrics, TrainConfig } from '../../../shared/types';
+import type { GridDrawn } from './trainer';
 
 /** What the worker needs to load data before a run exists. */
 export interface TrainingJob {
@@ -27,6 +28,8 @@ export interface TrainingBegin {
   config: TrainConfig;
   resumeFrom: string | null;
   keepCheckpoints: number;
+  /** A resumed run's warnings and quality points so far. */
+  earlier?: { warnings: RunWarning[]; quality: QualityPoint[] };
 }
 
 export type HostToWorker =
@@ -58,9 +61,11 @@ export type WorkerToHost =
   | { type: 'started'; step: number; totalSteps: number; generatorParams: number; discriminatorParams: number }
   | { type: 'step'; metrics: StepMetrics }
   | { type: 'epoch'; summary: EpochSummary }
-  | { type: 'grid'; epoch: number; step: number; path: string }
+  | ({ type: 'grid' } & GridDrawn)
+  | { type: 'quality'; point: QualityPoint }
+  | { type: 'warning'; warning: RunWarning }
   | { type: 'checkpoint'; step: number; epoch: number; path: string }
   | { type: 'paused' }
   | { type: 'resumed' }
   | { type: 'measured'; msPerStep: number; steps: number }
-  | { type: 'done'; status: 'completed' | 'stopped' | 'diverged' | 'failed'; step: number; epoch: number; error: string | null; memory: { peakRssBytes: number } };
+  | { type: 'done'; status: 'completed' | 'stopped' | 'diverged' | 'failed'; step: number; epoch: number; error: string | null; verdict: RunVerdict | null; memory: { peakRssBytes: number } };

@@ -228,6 +228,54 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: 'the sample timeline keyed by step (clock grids), quality points, warnings, verdicts',
+    up: (db) => {
+      db.exec(`
+        -- Grids were one per epoch; clock-driven grids come between epoch ends, so a step keys them.
+        CREATE TABLE grids_v6 (
+          run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          step   INTEGER NOT NULL,
+          epoch  INTEGER NOT NULL,
+          kind   TEXT    NOT NULL CHECK (kind IN ('epoch', 'clock', 'final')),
+          path   TEXT    NOT NULL,
+          PRIMARY KEY (run_id, step)
+        ) WITHOUT ROWID;
+        -- An earlier run's grid at a step that is not an epoch's end was drawn where it stopped.
+        INSERT OR REPLACE INTO grids_v6 (run_id, step, epoch, kind, path)
+          SELECT run_id, step, epoch, 'epoch', path FROM grids ORDER BY epoch;
+        DROP TABLE grids;
+        ALTER TABLE grids_v6 RENAME TO grids;
+
+        CREATE TABLE quality (
+          run_id   INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          step     INTEGER NOT NULL,
+          score    REAL    NOT NULL,
+          distance REAL    NOT NULL,
+          variety  REAL    NOT NULL,
+          copied   REAL    NOT NULL,
+          duplicates REAL  NOT NULL,
+          seconds  REAL    NOT NULL,
+          PRIMARY KEY (run_id, step)
+        ) WITHOUT ROWID;
+
+        -- One row per run and kind of warning: raised at step, last seen at last_step.
+        CREATE TABLE warnings (
+          run_id    INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          code      TEXT    NOT NULL,
+          step      INTEGER NOT NULL,
+          last_step INTEGER NOT NULL,
+          message   TEXT    NOT NULL,
+          advice    TEXT    NOT NULL,
+          pair_path TEXT,
+          PRIMARY KEY (run_id, code)
+        ) WITHOUT ROWID;
+
+        ALTER TABLE runs ADD COLUMN verdict TEXT CHECK (verdict IS NULL OR json_valid(verdict));
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

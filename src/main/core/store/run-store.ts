@@ -4,11 +4,16 @@
 import type {
   CheckpointRecord,
   EpochSummary,
+  GridKind,
   GridRecord,
+  QualityPoint,
   RunRecord,
   RunStatus,
+  RunVerdict,
+  RunWarning,
   StepMetrics,
   TrainConfig,
+  WarningCode,
 } from '../../../shared/types';
 import type { Database } from './database';
 
@@ -83,6 +88,7 @@ interface RunRow {
   finished_at: string | null;
   error: string | null;
   pid: number | null;
+  verdict: string | null;
 }
 
 interface MetricRow {
@@ -105,7 +111,27 @@ interface GridRow {
   run_id: number;
   epoch: number;
   step: number;
+  kind: GridKind;
   path: string;
+}
+
+interface QualityRow {
+  step: number;
+  score: number;
+  distance: number;
+  variety: number;
+  copied: number;
+  duplicates: number;
+  seconds: number;
+}
+
+interface WarningRow {
+  code: WarningCode;
+  step: number;
+  last_step: number;
+  message: string;
+  advice: string;
+  pair_path: string | null;
 }
 
 interface CheckpointRow {
@@ -132,6 +158,7 @@ function rowToRun(row: RunRow): RunRecord {
     finishedAt: row.finished_at,
     error: row.error,
     pid: row.pid,
+    verdict: row.verdict ? (JSON.parse(row.verdict) as RunVerdict) : null,
   };
 }
 
@@ -154,7 +181,11 @@ function rowToEpoch(row: EpochRow): EpochSummary {
 }
 
 function rowToGrid(row: GridRow): GridRecord {
-  return { runId: row.run_id, epoch: row.epoch, step: row.step, path: row.path };
+  return { runId: row.run_id, epoch: row.epoch, step: row.step, kind: row.kind, path: row.path };
+}
+
+function rowToWarning(row: WarningRow): RunWarning {
+  return { code: row.code, step: row.step, lastStep: row.last_step, message: row.message, advice: row.advice, pairPath: row.pair_path };
 }
 
 function rowToCheckpoint(row: CheckpointRow): CheckpointRecord {
@@ -244,12 +275,30 @@ export class RunStore {
         `SELECT epoch, step, seconds, images_per_s FROM epochs WHERE run_id = ? ORDER BY epoch`,
       ),
 
-      addGrid: s<[number, number, number, string]>(
-        `INSERT OR REPLACE INTO grids (run_id, epoch, step, path) VALUES (?, ?, ?, ?)`,
+      addGrid: s<[runId: number, step: number, epoch: number, kind: GridKind, path: string]>(
+        `INSERT OR REPLACE INTO grids (run_id, step, epoch, kind, path) VALUES (?, ?, ?, ?, ?)`,
       ),
       grids: s<[number], GridRow>(
-        `SELECT run_id, epoch, step, path FROM grids WHERE run_id = ? ORDER BY epoch`,
+        `SELECT run_id, epoch, step, kind, path FROM grids WHERE run_id = ? ORDER BY step`,
       ),
+      removeGrid: s<[number, number]>(`DELETE FROM grids WHERE run_id = ? AND step = ?`),
+
+      addQuality: s<[number, number, number, number, number, number, number, number]>(
+        `INSERT OR REPLACE INTO quality (run_id, step, score, distance, variety, copied, duplicates, seconds)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      quality: s<[number], QualityRow>(
+        `SELECT step, score, distance, variety, copied, duplicates, seconds FROM quality WHERE run_id = ? ORDER BY step`,
+      ),
+      putWarning: s<[number, string, number, number, string, string, string | null]>(
+        `INSERT INTO warnings (run_id, code, step, last_step, message, advice, pair_path) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, code) DO UPDATE SET last_step = excluded.last_step, message = excluded.message,
+           advice = excluded.advice, pair_path = excluded.pair_path`,
+      ),
+      warnings: s<[number], WarningRow>(
+        `SELECT code, step, last_step, message, advice, pair_path FROM warnings WHERE run_id = ? ORDER BY step, code`,
+      ),
+      setVerdict: s<[string | null, string, number]>(`UPDATE runs SET verdict = ?, updated_at = ? WHERE id = ?`),
 
       addCheckpoint: s<[number, number, number, string, string]>(
         `INSERT OR REPLACE INTO checkpoints (run_id, step, epoch, path, created_at)
@@ -306,12 +355,12 @@ export class RunStore {
     this.stmt.setBackend.run(backend, reason, now(), id);
   }
 
-  /** Records the last step done and the epochs completed. */
   /** Replaces a run's config (a resumed run given a new length). */
   updateConfig(id: number, config: TrainConfig): void {
     this.stmt.setConfig.run(JSON.stringify(config), now(), id);
   }
 
+  /** Records the last step done and the epochs completed. */
   setProgress(id: number, step: number, epoch: number): void {
     this.stmt.setProgress.run(step, epoch, now(), id);
   }
@@ -412,12 +461,44 @@ export class RunStore {
   // ---- grids ----
 
   addGrid(grid: GridRecord): void {
-    this.stmt.addGrid.run(grid.runId, grid.epoch, grid.step, grid.path);
+    this.stmt.addGrid.run(grid.runId, grid.step, grid.epoch, grid.kind, grid.path);
   }
 
-  /** Ordered by epoch (0 = before training). */
+  /** The run's sample timeline, ordered by step. */
   grids(runId: number): GridRecord[] {
     return this.stmt.grids.all(runId).map(rowToGrid);
+  }
+
+  /** Forgets a grid the trainer retired (its file is gone). */
+  removeGrid(runId: number, step: number): boolean {
+    return this.stmt.removeGrid.run(runId, step).changes > 0;
+  }
+
+  // ---- quality, warnings, verdict ----
+
+  addQuality(runId: number, q: QualityPoint): void {
+    // The columns are NOT NULL and SQLite keeps NaN as NULL: a non-finite figure is stored as 0.
+    const f = (v: number) => (Number.isFinite(v) ? v : 0);
+    this.stmt.addQuality.run(runId, q.step, f(q.score), f(q.distance), f(q.variety), f(q.copied), f(q.duplicates), f(q.seconds));
+  }
+
+  /** Ordered by step. */
+  quality(runId: number): QualityPoint[] {
+    return this.stmt.quality.all(runId).map((r) => ({ ...r }));
+  }
+
+  /** Records a warning, or updates the one of the same code (its first step is kept). */
+  putWarning(runId: number, w: RunWarning): void {
+    this.stmt.putWarning.run(runId, w.code, w.step, w.lastStep, w.message, w.advice, w.pairPath);
+  }
+
+  /** In the order they were first raised. */
+  warnings(runId: number): RunWarning[] {
+    return this.stmt.warnings.all(runId).map(rowToWarning);
+  }
+
+  setVerdict(runId: number, verdict: RunVerdict | null): void {
+    this.stmt.setVerdict.run(verdict ? JSON.stringify(verdict) : null, now(), runId);
   }
 
   // ---- checkpoints ----

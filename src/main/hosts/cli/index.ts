@@ -1,6 +1,6 @@
 // `gan-studio`: the headless host. One command line → one call into the Studio core.
 import pkg from '../../../../package.json';
-import type { RunRecord, StepMetrics } from '../../../shared/types';
+import type { QualityPoint, RunRecord, StepMetrics } from '../../../shared/types';
 import { formatDurationWords } from '../../../shared/format';
 import { describePlan } from '../../../shared/training-plan';
 import { describeBackend } from '../../core/engine/backends';
@@ -43,6 +43,7 @@ function runSummary(run: RunRecord) {
     createdAt: run.createdAt,
     finishedAt: run.finishedAt,
     error: run.error,
+    verdict: run.verdict,
   };
 }
 
@@ -115,6 +116,8 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
 
   const started = performance.now();
   let last: StepMetrics | null = null;
+  let quality: QualityPoint | null = null;
+  const warned = new Set<string>();
   let lastDraw = 0;
   let stepsThisRun = 0;
   const draw = (metrics: StepMetrics) => {
@@ -128,7 +131,8 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
     const line =
       `epoch ${metrics.epoch}/${epochTotal} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` +
       `step ${metrics.step}/${handle.totalSteps}  D ${fmt(metrics.lossD)}  G ${fmt(metrics.lossG)}  ` +
-      `D(x) ${fmt(metrics.dReal, 2)}  D(G(z)) ${fmt(metrics.dFake, 2)}  ${rate.toFixed(1)} img/s  ETA ${duration(eta)}`;
+      `D(x) ${fmt(metrics.dReal, 2)}  D(G(z)) ${fmt(metrics.dFake, 2)}  ${quality ? `quality ${fmt(quality.score, 0)}  ` : ''}` +
+      `${rate.toFixed(1)} img/s  ETA ${duration(eta)}`;
     process.stdout.write(`\r${line}\x1b[K`);
   };
   handle.on('step', (metrics) => {
@@ -155,8 +159,22 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
     const m = last;
     out(
       `${tty ? '\n' : ''}epoch ${summary.epoch} done in ${summary.seconds.toFixed(1)}s, ${summary.imagesPerSec.toFixed(1)} images/s` +
-        (m ? `  (D ${fmt(m.lossD)}, G ${fmt(m.lossG)}, D(x) ${fmt(m.dReal, 2)}, D(G(z)) ${fmt(m.dFake, 2)})` : ''),
+        (m ? `  (D ${fmt(m.lossD)}, G ${fmt(m.lossG)}, D(x) ${fmt(m.dReal, 2)}, D(G(z)) ${fmt(m.dFake, 2)}` : '') +
+        (m && quality ? `, quality ${fmt(quality.score, 0)} at step ${quality.step})` : m ? ')' : ''),
     );
+  });
+  handle.on('quality', (point) => {
+    quality = point;
+    if (cmd.json) json({ event: 'quality', ...point });
+  });
+  handle.on('warning', (warning) => {
+    if (cmd.json) return json({ event: 'warning', ...warning });
+    // A warning seen again (same kind) is printed once; `gan-studio runs` and the app keep the latest.
+    if (warned.has(warning.code)) return;
+    warned.add(warning.code);
+    out(`${tty ? '\n' : ''}warning (step ${warning.step}): ${warning.message}`);
+    out(`  try: ${warning.advice}`);
+    if (warning.pairPath) out(`  a sample beside its nearest training image: ${warning.pairPath}`);
   });
   handle.on('grid', (grid) => (cmd.json ? json({ event: 'grid', ...grid }) : out(`  samples: ${grid.path}`)));
   handle.on('checkpoint', (cp) => (cmd.json ? json({ event: 'checkpoint', ...cp }) : out(`  checkpoint: ${cp.path}`)));
@@ -176,11 +194,13 @@ async function train(studio: Studio, cmd: Extract<Command, { name: 'train' }>): 
       seconds: Math.round(seconds * 1000) / 1000,
       peakRssBytes,
       error: final.error,
+      verdict: final.verdict,
     });
   } else {
     if (tty) out('');
     out(`Run ${final.id} ${final.status} at step ${final.step} (epoch ${final.epoch}) in ${duration(seconds)}.`);
     if (final.error) out(`  ${final.error}`);
+    if (final.verdict) out(`Verdict: ${final.verdict.text}`);
     if (final.status === 'stopped' || final.status === 'interrupted') out(`  Resume with: gan-studio train --resume ${final.id}`);
   }
   switch (final.status) {
@@ -288,8 +308,11 @@ function runs(studio: Studio, cmd: Extract<Command, { name: 'runs' }>): number {
     out('No runs yet. Start one with: gan-studio train --data PATH');
     return EXIT.ok;
   }
-  const rows = list.map((r) => [String(r.id), r.status, r.config.model.kind, `${r.config.model.size}x${r.config.model.channels}`, r.backend ?? '-', String(r.step), String(r.epoch), r.name]);
-  const head = ['ID', 'STATUS', 'MODEL', 'SIZE', 'BACKEND', 'STEP', 'EPOCH', 'NAME'];
+  const rows = list.map((r) => [
+    String(r.id), r.status, r.config.model.kind, `${r.config.model.size}x${r.config.model.channels}`, r.backend ?? '-',
+    String(r.step), String(r.epoch), r.name, r.verdict?.text ?? '-',
+  ]);
+  const head = ['ID', 'STATUS', 'MODEL', 'SIZE', 'BACKEND', 'STEP', 'EPOCH', 'NAME', 'VERDICT'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   for (const row of [head, ...rows]) out(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
   return EXIT.ok;

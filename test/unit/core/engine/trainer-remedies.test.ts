@@ -22,7 +22,7 @@ import {
 } from '../../../../src/main/core/engine/trainer';
 import type { StepMetrics, TrainConfig } from '../../../../src/shared/types';
 import { syntheticDataset } from '../../../helpers/datasets';
-import { testConfig } from '../../../helpers/train-config';
+import { QUIET_WATCH, testConfig } from '../../../helpers/train-config';
 
 let dir: string;
 beforeEach(async () => {
@@ -64,6 +64,8 @@ function hooks(): { hooks: TrainerHooks; steps: StepMetrics[]; checkpoints: stri
       onStep: (m) => steps.push(m),
       onEpoch: () => undefined,
       onGrid: () => undefined,
+      onQuality: () => undefined,
+      onWarning: () => undefined,
       onCheckpoint: (c) => checkpoints.push(c.path),
       control: async () => 'continue',
     },
@@ -151,7 +153,7 @@ describe('Trainer with the averaged generator', () => {
 
   it('keeps the average in checkpoints and snapshots, and generators draw from it unless raw is asked for', async () => {
     await selectBackend({ prefer: 'wasm' });
-    const trainer = await Trainer.create({ config: dcgan({ steps: 6, ema: true }), dataset: syntheticDataset(32, 28, 1), runDir: dir, resumeFrom: null });
+    const trainer = await Trainer.create({ config: dcgan({ steps: 6, ema: true }), dataset: syntheticDataset(32, 28, 1), runDir: dir, resumeFrom: null, watch: QUIET_WATCH });
     const seen = hooks();
     const outcome = await trainer.run(seen.hooks);
     expect(outcome.status).toBe('completed');
@@ -221,7 +223,7 @@ describe('exact resume with augmentation and the average on', () => {
       await selectBackend({ prefer: 'wasm' });
       const cfg = (steps: number): TrainConfig => ({ ...testConfig({ model: { kind, latent: 16 }, seed: 9 }), steps, augment: true, ema: true });
       const train = async (steps: number, runDir: string, resumeFrom: string | null) => {
-        const trainer = await Trainer.create({ config: cfg(steps), dataset: syntheticDataset(64, 28, 1), runDir, resumeFrom });
+        const trainer = await Trainer.create({ config: cfg(steps), dataset: syntheticDataset(64, 28, 1), runDir, resumeFrom, watch: QUIET_WATCH });
         const seen = hooks();
         const outcome = await trainer.run(seen.hooks);
         const result = {

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../../src/main/core/engine/backends';
 import { readCheckpoint } from '../../../../src/main/core/engine/checkpoint';
-import { stepsPerEpoch, Trainer, type TrainerHooks } from '../../../../src/main/core/engine/trainer';
-import type { ModelKind, StepMetrics, TrainConfig } from '../../../../src/shared/types';
+import { clockGridsToRetire, stepsPerEpoch, Trainer, type GridDrawn, type TrainerHooks, type WatchSchedule } from '../../../../src/main/core/engine/trainer';
+import type { ModelKind, QualityPoint, RunWarning, StepMetrics, TrainConfig } from '../../../../src/shared/types';
 import { syntheticDataset } from '../../../helpers/datasets';
-import { testConfig } from '../../../helpers/train-config';
+import { QUIET_WATCH, testConfig } from '../../../helpers/train-config';
 
 let dir: string;
 beforeEach(async () => {
@@ -25,25 +25,34 @@ function config(kind: ModelKind, overrides: Partial<TrainConfig> = {}): TrainCon
 
 interface Recorded {
   steps: StepMetrics[];
-  grids: { epoch: number; step: number; path: string }[];
+  grids: GridDrawn[];
   checkpoints: { step: number; epoch: number; path: string }[];
   epochs: number[];
+  quality: QualityPoint[];
+  warnings: RunWarning[];
 }
 
+/** No clock grids and no quality scores, unless a test asks: what the tests below count on. */
+const QUIET: WatchSchedule = QUIET_WATCH;
+/** Quality scored only at the start and the end. */
+const ENDS: WatchSchedule = { ...QUIET, qualityBudget: 1e-9 };
+
 function recorder(stopAt: number | null = null): { hooks: TrainerHooks; seen: Recorded } {
-  const seen: Recorded = { steps: [], grids: [], checkpoints: [], epochs: [] };
+  const seen: Recorded = { steps: [], grids: [], checkpoints: [], epochs: [], quality: [], warnings: [] };
   const hooks: TrainerHooks = {
     onStep: (m) => seen.steps.push(m),
     onEpoch: (e) => seen.epochs.push(e.epoch),
     onGrid: (g) => seen.grids.push(g),
+    onQuality: (q) => seen.quality.push(q),
+    onWarning: (w) => seen.warnings.push(w),
     onCheckpoint: (c) => seen.checkpoints.push(c),
     control: async () => (stopAt !== null && seen.steps.length >= stopAt ? 'stop' : 'continue'),
   };
   return { hooks, seen };
 }
 
-async function train(cfg: TrainConfig, runDir: string, resumeFrom: string | null = null, stopAt: number | null = null, count = 64) {
-  const trainer = await Trainer.create({ config: cfg, dataset: syntheticDataset(count, 28, 1, cfg.model.numClasses), runDir, resumeFrom });
+async function train(cfg: TrainConfig, runDir: string, resumeFrom: string | null = null, stopAt: number | null = null, count = 64, watch: WatchSchedule = QUIET) {
+  const trainer = await Trainer.create({ config: cfg, dataset: syntheticDataset(count, 28, 1, cfg.model.numClasses), runDir, resumeFrom, watch });
   const { hooks, seen } = recorder(stopAt);
   const outcome = await trainer.run(hooks);
   const weights = trainer['models'].generator.getWeights().map((w: tf.Tensor) => Array.from(w.dataSync()));
@@ -105,10 +114,11 @@ describe('Trainer', () => {
   it('records metrics, an epoch-0 grid and a grid + checkpoint per epoch', async () => {
     await selectBackend({ prefer: 'wasm' });
     const cfg = config('dcgan', { epochs: 2 });
-    const { outcome, seen } = await train(cfg, dir);
+    const { outcome, seen } = await train(cfg, dir, null, null, 64, ENDS);
     const perEpoch = stepsPerEpoch(cfg, 64);
     expect(perEpoch).toBe(8);
-    expect(outcome).toEqual({ status: 'completed', step: 16, epoch: 2, error: null });
+    expect(outcome).toMatchObject({ status: 'completed', step: 16, epoch: 2, error: null });
+    expect(outcome.verdict?.text).toBeTruthy();
     expect(seen.steps).toHaveLength(16);
     for (const m of seen.steps) {
       expect(Number.isFinite(m.lossD) && Number.isFinite(m.lossG)).toBe(true);
@@ -118,7 +128,9 @@ describe('Trainer', () => {
       expect(m.dFake).toBeLessThanOrEqual(1);
     }
     expect(seen.epochs).toEqual([1, 2]);
-    expect(seen.grids.map((g) => [g.epoch, g.step])).toEqual([[0, 0], [1, 8], [2, 16]]);
+    expect(seen.grids.map((g) => [g.kind, g.epoch, g.step])).toEqual([['epoch', 0, 0], ['epoch', 1, 8], ['epoch', 2, 16]]);
+    // Scored before the first step and at the end (this schedule allows no more).
+    expect(seen.quality.map((q) => q.step)).toEqual([0, 16]);
     expect(seen.checkpoints.map((c) => c.step)).toEqual([8, 16]);
     const meta = await sharp(seen.grids[0]!.path).metadata();
     expect([meta.width, meta.height]).toEqual([8 * 28 + 9 * 2, 8 * 28 + 9 * 2]);
@@ -140,10 +152,13 @@ describe('Trainer', () => {
 
   it('stops on request with a checkpoint at the stop step', async () => {
     await selectBackend({ prefer: 'wasm' });
-    const { outcome, seen } = await train(config('dcgan', { epochs: 3 }), dir, null, 3);
+    const { outcome, seen } = await train(config('dcgan', { epochs: 3 }), dir, null, 3, 64, ENDS);
     expect(outcome).toMatchObject({ status: 'stopped', step: 3 });
     expect(seen.checkpoints.map((c) => c.step)).toEqual([3]);
-    expect(seen.grids.map((g) => g.epoch)).toEqual([0, 1]); // the partial epoch's grid
+    // The partial epoch's grid: epoch 1 in progress.
+    expect(seen.grids.map((g) => [g.kind, g.epoch, g.step])).toEqual([['epoch', 0, 0], ['final', 1, 3]]);
+    expect(seen.quality.at(-1)?.step).toBe(3);
+    expect(outcome.verdict?.code).toBe('too-short');
   });
 
   it('a NaN loss stops the run as diverged and leaves the last good checkpoint untouched', async () => {
@@ -172,6 +187,38 @@ describe('Trainer', () => {
     expect(outcome.status).toBe('failed');
     expect(outcome.error).toMatch(/could not save a checkpoint/);
     expect((await readdir(join(dir, 'grids'))).length).toBeGreaterThan(0);
+  });
+
+  it('draws clock grids between epoch ends, and scores quality on its schedule', async () => {
+    await selectBackend({ prefer: 'wasm' });
+    // A clock grid after every step (no grid for 0 s), and an evaluation after every step (a budget
+    // so large that any evaluation's cost is due again at once).
+    const watch: WatchSchedule = { gridFirstSeconds: 0, gridEverySeconds: 0, qualityBudget: 1e9 };
+    const { outcome, seen } = await train(config('dcgan', { steps: 6 }), dir, null, null, 64, watch);
+    expect(outcome.status).toBe('completed');
+    expect(seen.grids.map((g) => [g.kind, g.epoch, g.step])).toEqual([
+      ['epoch', 0, 0],
+      ...[1, 2, 3, 4, 5].map((step) => ['clock', 1, step]),
+      ['final', 1, 6],
+    ]);
+    expect(seen.grids.every((g) => g.removedSteps.length === 0)).toBe(true);
+    expect((await readdir(join(dir, 'grids'))).sort()).toEqual([
+      'clock-00000001.png', 'clock-00000002.png', 'clock-00000003.png', 'clock-00000004.png', 'clock-00000005.png',
+      'epoch-0000.png', 'final-00000006.png',
+    ]);
+    expect(seen.quality.map((q) => q.step)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    for (const q of seen.quality) {
+      expect(q.score).toBeGreaterThanOrEqual(0);
+      expect(q.score).toBeLessThanOrEqual(100);
+      expect(q.seconds).toBeGreaterThan(0);
+    }
+  });
+
+  it('thins clock grids by retiring every other older one, never the newest', () => {
+    expect(clockGridsToRetire(100, 100)).toEqual([]);
+    expect(clockGridsToRetire(101, 100)).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i + 1));
+    expect(clockGridsToRetire(5, 4)).toEqual([1, 3]);
+    expect(clockGridsToRetire(4, 3)).toEqual([1]);
   });
 
   it('trains a conditional DCGAN with one grid column per class', async () => {

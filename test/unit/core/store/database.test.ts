@@ -137,6 +137,32 @@ describe('openDatabase', () => {
     }
   });
 
+  it('migration 5 keys grids by step and keeps an older database\'s epoch grids', () => {
+    openHere({ migrations: MIGRATIONS.slice(0, 4) }).close();
+    const raw = new BetterSqlite3(databasePath(home));
+    raw.pragma('foreign_keys = ON');
+    raw.prepare(`INSERT INTO runs (name, status, config, created_at, updated_at) VALUES ('old', 'completed', '{}', 'x', 'x')`).run();
+    const runId = (raw.prepare('SELECT id FROM runs').get() as { id: number }).id;
+    const addGrid = raw.prepare('INSERT INTO grids (run_id, epoch, step, path) VALUES (?, ?, ?, ?)');
+    addGrid.run(runId, 0, 0, 'g0.png');
+    addGrid.run(runId, 1, 100, 'g1.png');
+    raw.close();
+    const db = openHere();
+    try {
+      const runs = new RunStore(db);
+      expect(runs.grids(runId)).toEqual([
+        { runId, epoch: 0, step: 0, kind: 'epoch', path: 'g0.png' },
+        { runId, epoch: 1, step: 100, kind: 'epoch', path: 'g1.png' },
+      ]);
+      expect(runs.getRun(runId)!.verdict).toBeNull();
+      // A clock grid at a step of its own sits between them.
+      runs.addGrid({ runId, epoch: 1, step: 50, kind: 'clock', path: 'c50.png' });
+      expect(runs.grids(runId).map((g) => g.step)).toEqual([0, 50, 100]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('refuses a database newer than the code with a clear error', () => {
     openHere().close();
     const raw = new BetterSqlite3(databasePath(home));

@@ -53,7 +53,11 @@ const openAt = (migrations = MIGRATIONS) => {
 describe('migration 4', () => {
   it('keeps every gallery and image of a version-3 database, and never reuses a deleted gallery id', () => {
     const v3 = openAt(MIGRATIONS.slice(0, 3));
-    const run = new RunStore(v3).createRun({ name: 'old', config: config(), pid: null });
+    // Rows as a version-3 studio wrote them (today's RunStore speaks the newest schema).
+    const runId = Number(
+      v3.prepare(`INSERT INTO runs (name, status, config, created_at, updated_at) VALUES ('old', 'completed', ?, 'then', 'then')`).run(JSON.stringify(config())).lastInsertRowid,
+    );
+    const run = { id: runId };
     const insert = v3.prepare(`INSERT INTO galleries (run_id, name, seed, step, epoch, per_class, created_at) VALUES (?, ?, 5, 2, 1, NULL, 'then')`);
     const image = v3.prepare(`INSERT INTO gallery_images (gallery_id, idx, seed, latent_index, class_label, picked, saved_path) VALUES (?, ?, 5, ?, NULL, ?, ?)`);
     const ids = ['a', 'b', 'c'].map((name) => Number(insert.run(run.id, name).lastInsertRowid));
@@ -61,8 +65,9 @@ describe('migration 4', () => {
     v3.prepare(`DELETE FROM galleries WHERE id = ?`).run(ids[2]);
     v3.close();
 
+    // Through migration 4 and every later one.
     const db = openAt();
-    expect(userVersion(db)).toBe(4);
+    expect(userVersion(db)).toBe(MIGRATIONS.length);
     const store = new GalleryStore(db);
     expect(store.list().map((g) => [g.id, g.runId, g.modelId, g.name, g.count, g.picked])).toEqual([
       [ids[1], run.id, null, 'b', 3, 1],

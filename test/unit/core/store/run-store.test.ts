@@ -196,15 +196,20 @@ describe('RunStore', () => {
       { epoch: 2, step: 200, seconds: 9.5, imagesPerSec: 1347 },
     ]);
 
-    store.addGrid({ runId: run.id, epoch: 1, step: 100, path: 'runs/1/grids/epoch-1.png' });
-    store.addGrid({ runId: run.id, epoch: 0, step: 0, path: 'runs/1/grids/epoch-0.png' });
-    expect(store.grids(run.id).map((g) => g.epoch)).toEqual([0, 1]);
-    expect(store.grids(run.id)[1]).toEqual({
+    store.addGrid({ runId: run.id, epoch: 1, step: 100, kind: 'epoch', path: 'runs/1/grids/epoch-1.png' });
+    store.addGrid({ runId: run.id, epoch: 0, step: 0, kind: 'epoch', path: 'runs/1/grids/epoch-0.png' });
+    store.addGrid({ runId: run.id, epoch: 1, step: 40, kind: 'clock', path: 'runs/1/grids/clock-40.png' });
+    expect(store.grids(run.id).map((g) => g.step)).toEqual([0, 40, 100]);
+    expect(store.grids(run.id)[2]).toEqual({
       runId: run.id,
       epoch: 1,
       step: 100,
+      kind: 'epoch',
       path: 'runs/1/grids/epoch-1.png',
     });
+    expect(store.removeGrid(run.id, 40)).toBe(true);
+    expect(store.removeGrid(run.id, 40)).toBe(false);
+    expect(store.grids(run.id).map((g) => g.kind)).toEqual(['epoch', 'epoch']);
 
     expect(store.latestCheckpoint(run.id)).toBeNull();
     const cp = (step: number, epoch: number) => ({
@@ -223,19 +228,48 @@ describe('RunStore', () => {
     expect(store.latestCheckpoint(run.id)).toEqual(cp(100, 1));
   });
 
+  it('records quality points, one warning per code (first step kept) and the verdict', () => {
+    const run = store.createRun({ name: 'q', config: sampleConfig(), pid: null });
+    store.addQuality(run.id, { step: 50, score: 40, distance: 0.2, variety: 0.8, copied: 0.01, duplicates: 0, seconds: 0.3 });
+    store.addQuality(run.id, { step: 0, score: 2, distance: 1.1, variety: 0.1, copied: 0, duplicates: 0, seconds: 0.4 });
+    store.addQuality(run.id, { step: 90, score: Number.NaN, distance: Number.POSITIVE_INFINITY, variety: 1, copied: 0, duplicates: 0, seconds: 0.3 });
+    expect(store.quality(run.id).map((q) => q.step)).toEqual([0, 50, 90]);
+    expect(store.quality(run.id)[1]).toEqual({ step: 50, score: 40, distance: 0.2, variety: 0.8, copied: 0.01, duplicates: 0, seconds: 0.3 });
+    // Non-finite figures (a NaN sample set) are kept as 0 rather than failing the insert.
+    expect(store.quality(run.id)[2]).toMatchObject({ score: 0, distance: 0 });
+
+    store.putWarning(run.id, { code: 'd-overpowering', step: 30, lastStep: 30, message: 'first', advice: 'try', pairPath: null });
+    store.putWarning(run.id, { code: 'memorisation', step: 60, lastStep: 60, message: 'copies', advice: 'more data', pairPath: '/p/pair.png' });
+    store.putWarning(run.id, { code: 'd-overpowering', step: 80, lastStep: 80, message: 'again', advice: 'try', pairPath: null });
+    expect(store.warnings(run.id)).toEqual([
+      { code: 'd-overpowering', step: 30, lastStep: 80, message: 'again', advice: 'try', pairPath: null },
+      { code: 'memorisation', step: 60, lastStep: 60, message: 'copies', advice: 'more data', pairPath: '/p/pair.png' },
+    ]);
+
+    expect(store.getRun(run.id)!.verdict).toBeNull();
+    const verdict = { code: 'improving' as const, text: 'varied samples, still improving (quality 61)', step: 90, score: 61 };
+    store.setVerdict(run.id, verdict);
+    expect(store.getRun(run.id)!.verdict).toEqual(verdict);
+    expect(store.listRuns()[0]!.verdict).toEqual(verdict);
+    store.setVerdict(run.id, null);
+    expect(store.getRun(run.id)!.verdict).toBeNull();
+  });
+
   it('deleting a run cascades to its metrics, epochs, grids and checkpoints', () => {
     const keep = store.createRun({ name: 'keep', config: sampleConfig(), pid: null });
     const run = store.createRun({ name: 'gone', config: sampleConfig(), pid: null });
     for (const id of [keep.id, run.id]) {
       store.appendMetrics(id, [metric(1), metric(2)]);
       store.recordEpoch(id, { epoch: 1, step: 2, seconds: 1, imagesPerSec: 1 });
-      store.addGrid({ runId: id, epoch: 1, step: 2, path: 'g.png' });
+      store.addGrid({ runId: id, epoch: 1, step: 2, kind: 'epoch', path: 'g.png' });
+      store.addQuality(id, { step: 2, score: 50, distance: 0.1, variety: 0.9, copied: 0, duplicates: 0, seconds: 0.2 });
+      store.putWarning(id, { code: 'plateau', step: 2, lastStep: 2, message: 'm', advice: 'a', pairPath: null });
       store.addCheckpoint({ runId: id, step: 2, epoch: 1, path: 'c', createdAt: 'x' });
     }
     expect(store.deleteRun(run.id)).toBe(true);
     expect(store.deleteRun(run.id)).toBe(false);
     expect(store.getRun(run.id)).toBeNull();
-    for (const table of ['metrics', 'epochs', 'grids', 'checkpoints']) {
+    for (const table of ['metrics', 'epochs', 'grids', 'checkpoints', 'quality', 'warnings']) {
       const count = (id: number) =>
         (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE run_id = ?`).get(id) as { n: number })
           .n;

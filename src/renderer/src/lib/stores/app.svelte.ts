@@ -23,6 +23,14 @@ export function fileUrl(file: HomeFile): string {
   return hasApi() ? window.api.fileUrl(file) : '';
 }
 
+/** Where a file under the studio home lies on the machine running GAN Studio (for "saved to …"). */
+export function homePath(file: HomeFile, home: string | null | undefined = appStore.info?.home): string {
+  if (!home) return file;
+  const windows = home.includes('\\') && !home.includes('/');
+  const sep = windows ? '\\' : '/';
+  return `${home.replace(/[\\/]+$/, '')}${sep}${windows ? file.replace(/\//g, sep) : file}`;
+}
+
 function pageFromHash(hash: string): Page | null {
   const name = hash.replace(/^#\/?/, '');
   return (PAGES as readonly string[]).includes(name) ? (name as Page) : null;

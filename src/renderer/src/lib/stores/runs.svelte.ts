@@ -1,9 +1,11 @@
-// Runs: every recorded run, one opened with its metrics and grid timeline, a second one to overlay,
-// deletion and resuming. Refreshes itself when a live run changes status.
+// Runs: every recorded run, one opened with its metrics, quality curve, warnings and grid timeline,
+// a second one to overlay, deletion and resuming. Refreshes itself when a live run changes status,
+// and keeps the opened run's quality and warnings current while it trains.
 
 import type { RunDetails, Unsubscribe } from '../../../../shared/contract';
 import type { RunRecord, StepMetrics } from '../../../../shared/types';
 import { errorMessage } from '../errors';
+import { mergeQuality, mergeWarnings, qualityCurve } from '../quality';
 import type { XY } from '../series';
 import { appStore, hasApi } from './app.svelte';
 import { trainingStore } from './training.svelte';
@@ -56,19 +58,35 @@ class RunsStore {
 
   readonly selected = $derived(this.list.find((r) => r.id === this.selectedId) ?? this.details?.run ?? null);
   readonly compareRun = $derived(this.list.find((r) => r.id === this.compareId) ?? null);
+  /** The opened run's quality scores as chart points. */
+  readonly quality = $derived(qualityCurve(this.details?.quality ?? []));
 
-  private unsubscribe: Unsubscribe | null = null;
+  private unsubscribers: Unsubscribe[] = [];
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
   connect(): () => void {
-    if (!hasApi() || this.unsubscribe) return () => this.disconnect();
-    this.unsubscribe = window.api.onTrainingStatus(() => this.refreshSoon());
+    if (!hasApi() || this.unsubscribers.length > 0) return () => this.disconnect();
+    const api = window.api;
+    this.unsubscribers.push(
+      api.onTrainingStatus(() => this.refreshSoon()),
+      api.onTrainingQuality((e) => {
+        if (!this.details || this.details.run.id !== e.runId) return;
+        const { runId: _runId, ...point } = e;
+        this.details = { ...this.details, quality: mergeQuality(this.details.quality, [point]) };
+        this.version++;
+      }),
+      api.onTrainingWarning((e) => {
+        if (!this.details || this.details.run.id !== e.runId) return;
+        const { runId: _runId, ...warning } = e;
+        this.details = { ...this.details, warnings: mergeWarnings(this.details.warnings, [warning]) };
+      }),
+    );
     return () => this.disconnect();
   }
 
   disconnect(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
+    for (const u of this.unsubscribers) u();
+    this.unsubscribers = [];
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
   }
@@ -118,7 +136,8 @@ class RunsStore {
         window.api.runMetrics({ runId, maxPoints: RUN_MAX_POINTS }),
       ]);
       if (this.selectedId !== runId) return;
-      this.details = details;
+      // Hosts from before quality and warnings existed send neither.
+      this.details = { ...details, quality: details.quality ?? [], warnings: details.warnings ?? [] };
       this.curves = toCurves(runId, metrics.points, metrics.every, metrics.total);
       this.detailsError = null;
       this.version++;

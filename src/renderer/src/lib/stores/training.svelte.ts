@@ -1,19 +1,25 @@
 // The live run: starting, pausing, resuming and stopping training, and everything the host pushes
-// while it trains (steps, epochs, sample grids, status). Chart series are plain arrays, capped by
-// downsampling; `version` ticks at most once per animation frame so charts redraw smoothly.
+// while it trains (steps, epochs, sample grids, quality, warnings, status and the verdict). Chart
+// series are plain arrays, capped by downsampling; `version` ticks at most once per animation frame
+// so charts redraw smoothly.
 
 import type {
   GridInfo,
   LiveRunStatus,
+  RunDetails,
+  TrainingGridEvent,
   TrainingStartRequest,
   TrainingStarted,
   TrainingStatusEvent,
   Unsubscribe,
+  WarningInfo,
 } from '../../../../shared/contract';
-import type { EpochSummary, RunRecord, StepMetrics } from '../../../../shared/types';
+import type { EpochSummary, QualityPoint, RunRecord, RunVerdict, StepMetrics } from '../../../../shared/types';
 import { errorMessage } from '../errors';
 import { etaSeconds, RateMeter } from '../eta';
+import { mergeQuality, mergeWarnings } from '../quality';
 import { DownsampledSeries } from '../series';
+import { mergeGrids } from '../timeline';
 import { appStore, hasApi } from './app.svelte';
 
 export const LIVE_MAX_POINTS = 2000;
@@ -66,7 +72,14 @@ class TrainingStore {
   epoch = $state(0);
   totalSteps = $state(0);
   stepsPerEpoch = $state(0);
+  /** The sample timeline, ordered by step. */
   grids = $state<GridInfo[]>([]);
+  /** Quality evaluations, ordered by step. */
+  quality = $state<QualityPoint[]>([]);
+  /** Warnings raised, in the order first raised (a warning seen again is updated in place). */
+  warnings = $state<WarningInfo[]>([]);
+  /** The run's verdict once its session has ended. */
+  verdict = $state<RunVerdict | null>(null);
   lastEpoch = $state<EpochSummary | null>(null);
   stepsPerSec = $state<number | null>(null);
   /** Ticks when the series changed (at most once per animation frame). */
@@ -78,11 +91,14 @@ class TrainingStore {
   readonly isLive = $derived(this.status === 'running' || this.status === 'paused');
   readonly finished = $derived(this.status !== null && FINISHED.includes(this.status));
   readonly etaSeconds = $derived(this.status === 'running' ? etaSeconds(this.step, this.totalSteps, this.stepsPerSec) : null);
+  readonly latestQuality = $derived(this.quality[this.quality.length - 1] ?? null);
   readonly imagesPerSec = $derived(
     this.lastEpoch?.imagesPerSec ?? (this.stepsPerSec !== null && this.started ? this.stepsPerSec * this.started.batch : null),
   );
 
   private readonly meter = new RateMeter();
+  /** Steps of clock grids the host retired (a details answer still in flight may list them). */
+  private retired = new Set<number>();
   private frame: number | null = null;
   private unsubscribers: Unsubscribe[] = [];
 
@@ -110,10 +126,16 @@ class TrainingStore {
         this.lastEpoch = summary;
         this.epoch = Math.max(this.epoch, e.epoch);
       }),
-      api.onTrainingGrid((e) => {
+      api.onTrainingGrid((e) => this.onGrid(e)),
+      api.onTrainingQuality((e) => {
         if (!this.follows(e.runId)) return;
-        const grid: GridInfo = { epoch: e.epoch, step: e.step, file: e.file };
-        this.grids = [...this.grids.filter((g) => g.epoch !== grid.epoch), grid].sort((a, b) => a.epoch - b.epoch);
+        const { runId: _runId, ...point } = e;
+        this.quality = mergeQuality(this.quality, [point]);
+      }),
+      api.onTrainingWarning((e) => {
+        if (!this.follows(e.runId)) return;
+        const { runId: _runId, ...warning } = e;
+        this.warnings = mergeWarnings(this.warnings, [warning]);
       }),
       api.onTrainingStatus((e) => this.onStatus(e)),
     );
@@ -136,11 +158,21 @@ class TrainingStore {
     return false;
   }
 
+  private onGrid(e: TrainingGridEvent): void {
+    if (!this.follows(e.runId)) return;
+    for (const s of e.removedSteps ?? []) this.retired.add(s);
+    const grid: GridInfo = { epoch: e.epoch, step: e.step, kind: e.kind, file: e.file };
+    this.retired.delete(grid.step);
+    this.grids = mergeGrids(this.grids, [grid], this.retired);
+  }
+
   private onStatus(e: TrainingStatusEvent): void {
     if (!this.follows(e.runId)) return;
     const wasPaused = this.status === 'paused';
     this.status = e.status;
     this.runError = e.error;
+    // A new session (resume) clears the old verdict; an ended one brings its own.
+    if (e.verdict || e.status === 'running') this.verdict = e.verdict ?? null;
     this.step = Math.max(this.step, e.step);
     this.epoch = Math.max(this.epoch, e.epoch);
     if (e.status === 'paused' || wasPaused) {
@@ -175,6 +207,10 @@ class TrainingStore {
     this.totalSteps = 0;
     this.stepsPerEpoch = 0;
     this.grids = [];
+    this.quality = [];
+    this.warnings = [];
+    this.verdict = null;
+    this.retired = new Set();
     this.lastEpoch = null;
     this.stepsPerSec = null;
     this.meter.reset();
@@ -200,9 +236,7 @@ class TrainingStore {
       if (this.runError === null) this.runError = details.run.error;
       this.step = Math.max(this.step, details.run.step);
       this.epoch = Math.max(this.epoch, details.run.epoch);
-      const known = new Map(this.grids.map((g) => [g.epoch, g]));
-      for (const g of details.grids) if (!known.has(g.epoch)) known.set(g.epoch, g);
-      this.grids = [...known.values()].sort((a, b) => a.epoch - b.epoch);
+      this.takeDetails(details);
       this.lastEpoch ??= details.epochs[details.epochs.length - 1] ?? null;
       if (this.totalSteps === 0) {
         const cfg = details.run.config;
@@ -254,6 +288,7 @@ class TrainingStore {
       this.run = started.run;
       this.status = 'running';
       this.runError = null;
+      this.verdict = null;
       this.totalSteps = started.totalSteps;
       this.stepsPerEpoch = started.stepsPerEpoch;
       this.step = Math.max(this.step, started.startStep);
@@ -274,12 +309,18 @@ class TrainingStore {
     try {
       const details = await window.api.getRun({ runId });
       if (this.runId !== runId) return;
-      const known = new Map(this.grids.map((g) => [g.epoch, g]));
-      for (const g of details.grids) if (!known.has(g.epoch)) known.set(g.epoch, g);
-      this.grids = [...known.values()].sort((a, b) => a.epoch - b.epoch);
+      this.takeDetails(details);
     } catch {
       // Grids will arrive as events.
     }
+  }
+
+  /** Adds what `runs:get` recorded to what events brought (events are newer: they win). */
+  private takeDetails(details: RunDetails): void {
+    this.grids = mergeGrids(details.grids, this.grids, this.retired);
+    this.quality = mergeQuality(details.quality ?? [], this.quality);
+    this.warnings = mergeWarnings(details.warnings ?? [], this.warnings);
+    if (this.verdict === null && !this.isLive) this.verdict = details.run.verdict ?? null;
   }
 
   async pause(): Promise<void> {
