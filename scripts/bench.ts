@@ -27,6 +27,7 @@
  */
 import { benchImport } from './bench-import';
 import { REMEDY_VARIANTS, timeRemedies } from './bench-remedies';
+import { timeWatch } from './bench-watch';
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -39,7 +40,7 @@ import { parseArgs } from 'node:util';
 import { BACKEND_ORDER, describeBackend, selectBackend } from '../src/main/core/engine/backends';
 import { buildGan, disposeGan } from '../src/main/core/engine/models';
 import { Prng } from '../src/main/core/engine/rng';
-import { Trainer } from '../src/main/core/engine/trainer';
+import { DEFAULT_WATCH, Trainer } from '../src/main/core/engine/trainer';
 import { Studio } from '../src/main/core/studio';
 import { nativeKernelsRegistered, nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../src/main/core/engine/native-kernels';
 import { timeConvKernels, wasmTrainingKernelsRegistered, type ConvBenchShape } from '../src/main/core/engine/wasm-kernels';
@@ -81,7 +82,10 @@ const MODELS: Record<string, BenchModel> = {
   dcgan128: { model: { kind: 'dcgan', size: 128, channels: 3, latent: TRAIN_DEFAULTS.latent, numClasses: 0 }, defaultSteps: 3, peer: false },
 };
 
-const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--batch N] [--repeat N] [--no-train] [--no-remedies] [--no-kernels] [--no-import] [--no-loop] [--loop-steps N] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--peer-blas system|reference|both] [--python CMD] [--profile] [--json]
+/** Wall time of each on/off spell of the watch section. */
+const DEFAULT_WATCH_SECONDS = 30;
+
+const USAGE = `usage: npm run bench -- [--backend NAME] [--models LIST] [--steps N] [--batch N] [--repeat N] [--no-train] [--no-remedies] [--no-watch] [--watch-seconds N] [--no-kernels] [--no-import] [--no-loop] [--loop-steps N] [--import-count N] [--kernel-reps N] [--peer] [--peer-threads N] [--peer-blas system|reference|both] [--python CMD] [--profile] [--json]
 
 Times GAN Studio's full training step (trainStep: D on a real + fake batch, then G; batch ${DEFAULT_BATCH})
 and the conv kernels at the models' shapes, on the active TensorFlow.js backend, the
@@ -97,6 +101,9 @@ options:
   --no-train          skip the training-step timings (kernels only)
   --no-remedies       skip the cost of DiffAugment and the averaged generator (each model's step
                       plain, with each and with both, side by side; median of 3 alternating rounds)
+  --no-watch          skip the cost of watching a run (clock grids and the quality score on their
+                      default schedule, on vs off, through the real training loop; 2 rounds)
+  --watch-seconds N   wall time of each on/off spell of that section (default: ${DEFAULT_WATCH_SECONDS})
   --no-kernels        skip the conv kernel timings
   --no-import         skip the image-folder import timing
   --import-count N    JPEGs in the generated folder for the import timing (default: 1000)
@@ -129,6 +136,8 @@ interface Options {
   repeat: number;
   train: boolean;
   remedies: boolean;
+  watch: boolean;
+  watchSeconds: number;
   kernels: boolean;
   kernelReps: number;
   peer: boolean;
@@ -160,6 +169,8 @@ function parseOptions(argv: string[]): Options | 'help' {
         repeat: { type: 'string' },
         'no-train': { type: 'boolean' },
         'no-remedies': { type: 'boolean' },
+        'no-watch': { type: 'boolean' },
+        'watch-seconds': { type: 'string' },
         'no-kernels': { type: 'boolean' },
         'no-import': { type: 'boolean' },
         'no-loop': { type: 'boolean' },
@@ -179,8 +190,8 @@ function parseOptions(argv: string[]): Options | 'help' {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   if (values.help) return 'help';
-  if (values['no-train'] && values['no-remedies'] && values['no-kernels'] && values['no-import'] && values['no-loop']) {
-    throw new UsageError('--no-train, --no-remedies, --no-kernels, --no-import and --no-loop leave nothing to time');
+  if (values['no-train'] && values['no-remedies'] && values['no-watch'] && values['no-kernels'] && values['no-import'] && values['no-loop']) {
+    throw new UsageError('--no-train, --no-remedies, --no-watch, --no-kernels, --no-import and --no-loop leave nothing to time');
   }
   const backend = values.backend ?? 'auto';
   if (backend !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(backend)) {
@@ -206,6 +217,8 @@ function parseOptions(argv: string[]): Options | 'help' {
     repeat: positiveInt('--repeat', values.repeat) ?? (values.peer ? PEER_REPEAT : 1),
     train: !values['no-train'],
     remedies: !values['no-remedies'],
+    watch: !values['no-watch'],
+    watchSeconds: positiveInt('--watch-seconds', values['watch-seconds']) ?? DEFAULT_WATCH_SECONDS,
     kernels: !values['no-kernels'],
     import: !values['no-import'],
     importCount: positiveInt('--import-count', values['import-count']) ?? 1000,
@@ -740,6 +753,44 @@ async function remediesSection(opts: Options): Promise<void> {
   }
 }
 
+/** Rounds of the watch section (each on/off median over them). */
+const WATCH_ROUNDS = 2;
+
+/** The cost of clock grids and the quality score during training (scripts/bench-watch.ts). */
+async function watchSection(opts: Options): Promise<void> {
+  say();
+  say(`Watching a run: the training loop (Trainer.run, batch ${BATCH}) with clock grids and the quality score on their default schedule ` +
+    `(score budget ${DEFAULT_WATCH.qualityBudget * 100}% of training time) and without, ${opts.watchSeconds} s spells, median of ${WATCH_ROUNDS} alternating rounds`);
+  const cols = ['model', 'batch', 'off ms', 'on ms', '+%', 'score ms', 'steps/score', 'score ms/step', 'clock grids'];
+  const widths = [8, 5, 8, 8, 6, 9, 11, 13, 11];
+  if (!jsonMode) say(row(cols, widths));
+  for (const name of opts.models) {
+    const spec = MODELS[name]!;
+    const config = { ...trainConfig(name, spec.model), steps: 1_000_000 };
+    const t = await timeWatch(name, config, syntheticDataset(spec.model), opts.watchSeconds, WATCH_ROUNDS, progress);
+    endProgress();
+    const grids = t.spells.filter((s) => s.watched).map((s) => s.clockGrids);
+    if (jsonMode) {
+      emit({
+        section: 'watch',
+        model: name,
+        batch: t.batch,
+        off_ms_per_step: round(t.offMsPerStep, 1),
+        on_ms_per_step: round(t.onMsPerStep, 1),
+        overhead_percent: round(t.overheadPercent, 1),
+        score_ms: round(t.evaluationMs, 1),
+        steps_between_scores: round(t.stepsBetweenEvaluations, 1),
+        score_ms_per_step: round(t.evaluationMsPerStep, 2),
+        clock_grids_per_spell: grids,
+        spells: t.spells,
+      });
+    } else {
+      say(row([name, String(t.batch), fmt(t.offMsPerStep), fmt(t.onMsPerStep), fmt(t.overheadPercent, 1), fmt(t.evaluationMs),
+        fmt(t.stepsBetweenEvaluations, 1), fmt(t.evaluationMsPerStep, 2), grids.join('/')], widths));
+    }
+  }
+}
+
 /** --profile: where one training step's time goes, per kernel (tf.profile). */
 async function profileSection(opts: Options, info: BackendInfo): Promise<void> {
   say();
@@ -965,6 +1016,7 @@ async function main(): Promise<number> {
 
   if (opts.train) await trainingSection(opts, info);
   if (opts.remedies) await remediesSection(opts);
+  if (opts.watch) await watchSection(opts);
   if (opts.profile) await profileSection(opts, info);
   if (opts.kernels) await kernelSection(opts, info);
   if (opts.import) await importSection(opts);
