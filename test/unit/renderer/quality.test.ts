@@ -44,7 +44,7 @@ describe('quality', () => {
   it('says what the score is in one sentence', () => {
     expect(QUALITY_EXPLANATION.split(/\.\s/)).toHaveLength(1);
     expect(QUALITY_EXPLANATION).toMatch(/256 samples from fixed latent vectors/);
-    expect(QUALITY_EXPLANATION).toMatch(/0 is as far as random noise, 100 as close as the data’s own images/);
+    expect(QUALITY_EXPLANATION).toMatch(/0 is as far as random noise, 50 as one training image drawn every time, 100 as close as the data’s own images/);
   });
 });
 

@@ -6,7 +6,7 @@ import type { XY } from './series';
 
 /** What the quality score is, in one sentence (shown beside its chart). */
 export const QUALITY_EXPLANATION =
-  'Quality compares 256 samples from fixed latent vectors with the training images in the features of a fixed random network: 0 is as far as random noise, 100 as close as the data’s own images.';
+  'Quality compares 256 samples from fixed latent vectors with the training images in the features of a fixed random network: 0 is as far as random noise, 50 as one training image drawn every time, 100 as close as the data’s own images.';
 
 /** The quality score as shown: a whole number 0..100, or "—". */
 export function formatScore(score: number | null | undefined): string {
