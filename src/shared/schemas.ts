@@ -9,6 +9,7 @@ import {
   type Channel,
   type RequestOf,
 } from './contract';
+import { TRAIN_LIMITS } from './training-defaults';
 import { DATASET_SIZES, FIT_MODES, IMAGE_SIZES, MODEL_KINDS, MODEL_NAME_PATTERN } from './types';
 
 export const LIMITS = {
@@ -16,13 +17,7 @@ export const LIMITS = {
   path: 4096,
   name: 200,
   datasetName: 100,
-  epochs: 100_000,
-  steps: 100_000_000,
-  batch: 4096,
-  k: 100,
-  latent: 4096,
-  limit: 100_000_000,
-  seed: 2 ** 31 - 1,
+  ...TRAIN_LIMITS,
   maxPoints: 100_000,
   id: Number.MAX_SAFE_INTEGER,
   /** Images in one gallery (MAX_GALLERY_IMAGES in the core). */

@@ -52,16 +52,8 @@ export interface TrainConfig {
   ema?: boolean;
 }
 
-export const TRAIN_DEFAULTS = {
-  batch: 128,
-  lr: 2e-4,
-  beta1: 0.5,
-  beta2: 0.999,
-  k: 1,
-  latent: 100,
-  epochs: 5,
-  seed: 1,
-} as const;
+/** A new run's defaults live with the bounds of its settings (one module, read by every host). */
+export { TRAIN_DEFAULTS } from './training-defaults';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 

@@ -6,6 +6,7 @@ import { readFile, rename } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { BackendInfo, BackendName, CheckpointRecord, EpochSummary, GridRecord, ImageSize, ModelConfig, QualityPoint, RunRecord, RunWarning, StepMetrics, TrainConfig } from '../../shared/types';
 import { IMAGE_SIZES, MODEL_NAME_PATTERN, RESUMABLE_STATUSES } from '../../shared/types';
+import { TRAIN_LIMITS, type PlannedSettings } from '../../shared/training-defaults';
 import { describePlan, planTraining, type PlanChoices, type TrainingPlan } from '../../shared/training-plan';
 import { isDataError } from './data/data-error';
 import { DatasetConflictError, DatasetImporter, type ImportProgressEvent, type ImportRequest, type ImportSummary } from './data/dataset-importer';
@@ -69,7 +70,7 @@ export interface TrainRequest {
    * are to be chosen by the training plan from the data's size (see shared/training-plan.ts).
    * Absent: the config is taken as it is.
    */
-  planned?: { batch?: boolean; length?: boolean; augment?: boolean; ema?: boolean };
+  planned?: Partial<PlannedSettings>;
 }
 
 /** `training:plan`: a new run's config as train would get it (placeholders where `planned` says so). */
@@ -1140,10 +1141,10 @@ export function validateTrainConfig(config: TrainConfig): void {
   const positiveInt = (name: string, value: number, max: number) => {
     if (!Number.isInteger(value) || value < 1 || value > max) fail(`${name} must be an integer from 1 to ${max} (got ${value})`);
   };
-  positiveInt('batch', config.batch, 4096);
-  positiveInt('k', config.k, 100);
-  positiveInt('epochs', config.epochs, 100_000);
-  if (config.steps !== null) positiveInt('steps', config.steps, 100_000_000);
+  positiveInt('batch', config.batch, TRAIN_LIMITS.batch);
+  positiveInt('k', config.k, TRAIN_LIMITS.k);
+  positiveInt('epochs', config.epochs, TRAIN_LIMITS.epochs);
+  if (config.steps !== null) positiveInt('steps', config.steps, TRAIN_LIMITS.steps);
   if (!Number.isFinite(config.lr) || config.lr <= 0) fail(`lr must be a positive number (got ${config.lr})`);
   if (!Number.isFinite(config.beta1) || config.beta1 < 0 || config.beta1 >= 1) fail(`beta1 must be in [0, 1) (got ${config.beta1})`);
   if (!Number.isFinite(config.beta2) || config.beta2 < 0 || config.beta2 >= 1) fail(`beta2 must be in [0, 1) (got ${config.beta2})`);

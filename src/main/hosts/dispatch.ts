@@ -39,7 +39,8 @@ import {
   type WarningInfo,
 } from '../../shared/contract';
 import { parseRequest } from '../../shared/schemas';
-import { TRAIN_DEFAULTS, type GridRecord, type RunVerdict, type RunWarning, type StepMetrics, type TrainConfig } from '../../shared/types';
+import type { GridRecord, RunVerdict, RunWarning, StepMetrics } from '../../shared/types';
+import { newRunConfig } from '../../shared/training-defaults';
 import type { ImportSummary } from '../core/data/dataset-importer';
 import { isConditional } from '../core/engine/models';
 import type { Gallery, RegeneratedImage } from '../core/gallery-service';
@@ -334,44 +335,10 @@ export function toTrainRequest(req: TrainingStartRequest): TrainRequest {
   if ('resume' in req) {
     return { resume: req.resume, epochs: req.epochs, steps: req.steps, backend: req.backend };
   }
-  const r: TrainingNewRequest = req;
-  const model = r.model ?? 'dcgan';
-  const data = r.data;
-  const config: TrainConfig = {
-    model: {
-      kind: model,
-      size: r.size ?? 28,
-      channels: r.channels ?? 1,
-      latent: r.latent ?? TRAIN_DEFAULTS.latent,
-      numClasses: 0,
-    },
-    data,
-    epochs: r.epochs ?? TRAIN_DEFAULTS.epochs,
-    steps: r.steps ?? null,
-    batch: r.batch ?? TRAIN_DEFAULTS.batch,
-    lr: r.lr ?? TRAIN_DEFAULTS.lr,
-    beta1: r.beta1 ?? TRAIN_DEFAULTS.beta1,
-    beta2: r.beta2 ?? TRAIN_DEFAULTS.beta2,
-    k: r.k ?? TRAIN_DEFAULTS.k,
-    seed: r.seed ?? TRAIN_DEFAULTS.seed,
-    name: r.name?.trim() || `${model}-${path.basename(data.replace(/[\\/]+$/, '')) || 'data'}`,
-  };
-  if (r.augment !== undefined) config.augment = r.augment;
-  if (r.ema !== undefined) config.ema = r.ema;
-  return {
-    config,
-    limit: r.limit ?? null,
-    labels: r.labels ?? false,
-    backend: r.backend ?? 'auto',
-    shapeFromDataset: { size: r.size === undefined, channels: r.channels === undefined },
-    // What the request leaves out, the training plan chooses from the data's size.
-    planned: {
-      batch: r.batch === undefined,
-      length: r.epochs === undefined && (r.steps === undefined || r.steps === null),
-      augment: r.augment === undefined,
-      ema: r.ema === undefined,
-    },
-  };
+  const { limit, labels, backend, ...settings }: TrainingNewRequest = req;
+  // What the request leaves out, the training plan chooses from the data's size.
+  const { config, planned, shapeFromDataset } = newRunConfig(settings);
+  return { config, limit: limit ?? null, labels: labels ?? false, backend: backend ?? 'auto', shapeFromDataset, planned };
 }
 
 /** `training:plan`: the same reading of the settings as `training:start`. */

@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormalization, LeakyReLUAfterBatchNorm, ReLUAfterBatchNorm } from './batchnorm';
 import { conv2d } from './conv-layer';
+import { TRAIN_LIMITS } from '../../../shared/training-defaults';
 import { IMAGE_SIZES, type ModelConfig } from '../../../shared/types';
 import { mixSeed, Stream } from './rng';
 
@@ -70,8 +71,8 @@ export function validateModelConfig(config: ModelConfig): void {
   if ((config.kind === 'gan' || config.kind === 'cgan') && config.size > 64) {
     throw new Error(`the MLP GANs (gan, cgan) train at up to 64 px (got ${config.size}); use dcgan or cdcgan at ${config.size} px`);
   }
-  if (!Number.isInteger(config.latent) || config.latent < 1 || config.latent > 4096) {
-    throw new Error(`latent size must be an integer from 1 to 4096 (got ${config.latent})`);
+  if (!Number.isInteger(config.latent) || config.latent < 1 || config.latent > TRAIN_LIMITS.latent) {
+    throw new Error(`latent size must be an integer from 1 to ${TRAIN_LIMITS.latent} (got ${config.latent})`);
   }
   if (isConditional(config.kind) && (!Number.isInteger(config.numClasses) || config.numClasses < 2)) {
     throw new Error(`a conditional model needs at least 2 classes (got ${config.numClasses})`);

@@ -1,18 +1,18 @@
 // Argument parsing for `gan-studio`: turns argv into a typed command or a UsageError.
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { newRunConfig, TRAIN_LIMITS } from '../../../shared/training-defaults';
 import {
   DATASET_SIZES,
   FIT_MODES,
   IMAGE_SIZES,
   MODEL_KINDS,
-  TRAIN_DEFAULTS,
   type BackendName,
   type DatasetSize,
   type FitMode,
+  type ImageChannels,
   type ImageSize,
-  type ModelKind,
   type TrainConfig,
 } from '../../../shared/types';
 
@@ -229,11 +229,11 @@ export function parseCommand(argv: string[]): Command {
         ema: { type: 'string' },
       });
       if (v.help) return { name: 'help' };
-      const epochs = int('epochs', v.epochs as string | undefined, 1, 100_000);
-      const steps = int('steps', v.steps as string | undefined, 1, 100_000_000);
+      const epochs = int('epochs', v.epochs as string | undefined, 1, TRAIN_LIMITS.epochs);
+      const steps = int('steps', v.steps as string | undefined, 1, TRAIN_LIMITS.steps);
       if (epochs !== undefined && steps !== undefined) throw new UsageError('give --epochs or --steps, not both');
       const resume = int('resume', v.resume as string | undefined, 1, Number.MAX_SAFE_INTEGER) ?? null;
-      const limit = int('limit', v.limit as string | undefined, 1, 100_000_000) ?? null;
+      const limit = int('limit', v.limit as string | undefined, 1, TRAIN_LIMITS.limit) ?? null;
       const backend = oneOf('backend', v.backend as string | undefined, BACKENDS) ?? 'auto';
       const base = { name: 'train' as const, home: v.home as string | undefined, json: Boolean(v.json), limit, labels: Boolean(v.labels), backend };
       if (resume !== null) {
@@ -245,34 +245,27 @@ export function parseCommand(argv: string[]): Command {
       if (!given) throw new UsageError('train needs --data PATH (an image folder or an IDX file)');
       // Record an absolute path, so the run can be resumed from any working directory.
       const data = existsSync(given) ? resolve(given) : given;
-      const model = oneOf('model', v.model as string | undefined, MODEL_KINDS) ?? ('dcgan' as ModelKind);
-      const size = (oneOf('size', v.size as string | undefined, IMAGE_SIZES.map(String)) ?? '28') as `${ImageSize}`;
-      const channels = oneOf('channels', v.channels as string | undefined, ['1', '3']) ?? '1';
-      const config: TrainConfig = {
-        model: {
-          kind: model,
-          size: Number(size) as ImageSize,
-          channels: Number(channels) as 1 | 3,
-          latent: int('latent', v.latent as string | undefined, 1, 4096) ?? TRAIN_DEFAULTS.latent,
-          numClasses: 0,
-        },
+      const size = oneOf('size', v.size as string | undefined, IMAGE_SIZES.map(String));
+      const channels = oneOf('channels', v.channels as string | undefined, ['1', '3']);
+      // Flags left out get the defaults (and the plan) that every host gives them.
+      const { config, planned, shapeFromDataset } = newRunConfig({
         data,
-        epochs: epochs ?? TRAIN_DEFAULTS.epochs,
-        steps: steps ?? null,
-        batch: int('batch', v.batch as string | undefined, 1, 4096) ?? TRAIN_DEFAULTS.batch,
-        lr: num('lr', v.lr as string | undefined, (n) => n > 0, 'a positive number') ?? TRAIN_DEFAULTS.lr,
-        beta1: num('beta1', v.beta1 as string | undefined, (n) => n >= 0 && n < 1, 'in [0, 1)') ?? TRAIN_DEFAULTS.beta1,
-        beta2: TRAIN_DEFAULTS.beta2,
-        k: int('k', v.k as string | undefined, 1, 100) ?? TRAIN_DEFAULTS.k,
-        seed: int('seed', v.seed as string | undefined, 0, 2 ** 31 - 1) ?? TRAIN_DEFAULTS.seed,
-        name: (v.name as string | undefined) ?? `${model}-${basename(data.replace(/[\\/]+$/, '')) || 'data'}`,
-      };
-      const augment = onOff('augment', v.augment as string | undefined);
-      const ema = onOff('ema', v.ema as string | undefined);
-      if (augment !== undefined) config.augment = augment;
-      if (ema !== undefined) config.ema = ema;
-      const planned = { batch: v.batch === undefined, length: epochs === undefined && steps === undefined, augment: augment === undefined, ema: ema === undefined };
-      return { ...base, config, resume: null, shapeFromDataset: { size: v.size === undefined, channels: v.channels === undefined }, planned };
+        model: oneOf('model', v.model as string | undefined, MODEL_KINDS),
+        size: size === undefined ? undefined : (Number(size) as ImageSize),
+        channels: channels === undefined ? undefined : (Number(channels) as ImageChannels),
+        latent: int('latent', v.latent as string | undefined, 1, TRAIN_LIMITS.latent),
+        epochs,
+        steps,
+        batch: int('batch', v.batch as string | undefined, 1, TRAIN_LIMITS.batch),
+        lr: num('lr', v.lr as string | undefined, (n) => n > 0, 'a positive number'),
+        beta1: num('beta1', v.beta1 as string | undefined, (n) => n >= 0 && n < 1, 'in [0, 1)'),
+        k: int('k', v.k as string | undefined, 1, TRAIN_LIMITS.k),
+        seed: int('seed', v.seed as string | undefined, 0, TRAIN_LIMITS.seed),
+        name: v.name as string | undefined,
+        augment: onOff('augment', v.augment as string | undefined),
+        ema: onOff('ema', v.ema as string | undefined),
+      });
+      return { ...base, config, resume: null, shapeFromDataset, planned };
     }
     case 'generate': {
       const v = parse({
