@@ -13,7 +13,7 @@
  *     models): Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter. On wasm the two backprop
  *     kernels are GAN Studio's own (./src/main/core/engine/wasm-kernels.ts); elsewhere they are
  *     the backend's, and labelled so.
- *  3. --peer: the PyTorch peer (../shared/bench/torch_dcgan.py, beside the repository) on the
+ *  3. --peer: the PyTorch peer (scripts/peer/torch_dcgan.py) on the
  *     same models, batch, thread count and number of timed steps, and the ratio ours/peer. It has
  *     dcgan28 and dcgan64 only: other models are timed without it, and the output says so. With
  *     --repeat N the runs alternate (ours, the peer's, ours, ...), so that both sample the same
@@ -110,7 +110,7 @@ options:
   --no-loop           skip the event-loop delay during a real training run
   --loop-steps N      generator steps of that run (default: ${DEFAULT_LOOP_STEPS}; batch ${DEFAULT_BATCH}, ${DATASET_IMAGES} images)
   --kernel-reps N     calls per kernel timing, after one warm-up call (default: ${DEFAULT_KERNEL_REPS})
-  --peer              also time the PyTorch peer (../shared/bench/torch_dcgan.py) and print ours/peer
+  --peer              also time the PyTorch peer (scripts/peer/torch_dcgan.py) and print ours/peer
                       (${Object.keys(MODELS).filter((k) => MODELS[k]!.peer).join(' and ')} only: the peer has no other model)
   --peer-threads N    torch.set_num_threads for the peer (default: ${DEFAULT_PEER_THREADS}; on a busy machine 1 can be faster)
   --peer-blas WHICH   the BLAS the peer runs on: system (default: whatever libblas.so.3 is, e.g. OpenBLAS where
@@ -431,7 +431,7 @@ async function timeTraining(name: string, spec: BenchModel, steps: number, repea
 // PyTorch peer
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PEER_SCRIPT = resolve(REPO_ROOT, '..', 'shared', 'bench', 'torch_dcgan.py');
+const PEER_SCRIPT = resolve(REPO_ROOT, 'scripts', 'peer', 'torch_dcgan.py');
 
 /**
  * Which BLAS the peer runs on. Debian's PyTorch links libblas.so.3, which is whichever BLAS the

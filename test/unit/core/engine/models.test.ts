@@ -50,7 +50,7 @@ describe('model builders', () => {
     expect(d.map((l) => (l.getConfig() as { filters: number }).filters)).toEqual([64, 128, 256, 512, 1]);
     expect(models.discriminator.layers.filter((l) => l.getClassName() === 'LeakyReLU').map((l) => (l.getConfig() as { alpha: number }).alpha)).toEqual([0.2, 0.2, 0.2, 0.2]);
     expect(models.generator.layers.filter((l) => l.getClassName() === 'ReLU')).toHaveLength(4);
-    // The same parameter counts as the PyTorch reference in shared/bench/torch_dcgan.py.
+    // The same parameter counts as the PyTorch reference in scripts/peer/torch_dcgan.py.
     expect(trainable(models.generator)).toBe(
       convParams(100, 512, 4) + bn(512) + convParams(512, 256, 4) + bn(256) + convParams(256, 128, 4) + bn(128) + convParams(128, 64, 4) + bn(64) + convParams(64, 3, 4),
     );
