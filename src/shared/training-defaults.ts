@@ -3,6 +3,7 @@
 // Radford et al. 2016, lr 2e-4, beta1 0.5, batch 128, latent 100; GAN: Goodfellow et al. 2014,
 // k 1); what a request leaves out of batch, length and the two small-data remedies, the training
 // plan (training-plan.ts) then chooses from the data's size.
+import type { TrainingNewRequest } from './contract';
 import type { ImageChannels, ImageSize, ModelKind, TrainConfig } from './types';
 
 export const TRAIN_DEFAULTS = {
@@ -30,26 +31,8 @@ export const TRAIN_LIMITS = {
   seed: 2 ** 31 - 1,
 } as const;
 
-/** A new run's settings as a user gives them: anything left out gets its default. */
-export interface NewRunSettings {
-  /** An imported dataset's name, or the path of an image folder / IDX file / CIFAR-10 batches. */
-  data: string;
-  model?: ModelKind;
-  size?: ImageSize;
-  channels?: ImageChannels;
-  latent?: number;
-  epochs?: number;
-  steps?: number | null;
-  batch?: number;
-  lr?: number;
-  beta1?: number;
-  beta2?: number;
-  k?: number;
-  seed?: number;
-  name?: string;
-  augment?: boolean;
-  ema?: boolean;
-}
+/** A new run's settings as a user gives them (the CLI's flags, `training:start`): anything left out gets its default. */
+export type NewRunSettings = Omit<TrainingNewRequest, 'limit' | 'labels' | 'backend'>;
 
 /** Which settings the training plan chooses (those the user left out). */
 export interface PlannedSettings {
