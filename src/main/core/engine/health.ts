@@ -327,7 +327,7 @@ export class HealthMonitor {
     const make = (code: VerdictCode, text: string): RunVerdict => ({ code, text, step: outcome.step, score: last ? last.score : null });
     const quality = last ? `quality ${score(last.score)}` : null;
     if (outcome.status === 'diverged') return make('diverged', `diverged: the losses became infinite or not a number at step ${steps(outcome.step)}`);
-    if (this.exploded) return make('diverged', `diverged: loss_G averaged ${this.window.mean.lossG.toFixed(1)} over the last ${steps(this.window.span)} steps`);
+    if (this.exploded) return make('diverged', `diverged: loss_G averaged ${loss(this.window.mean.lossG)} over the last ${steps(this.window.span)} steps`);
     const best = bestPoint(this.quality);
     if (last && fallenFrom(best, last.score)) return make('diverged', `diverged: quality fell from ${score(best!.score)} to ${score(last.score)}`);
     const judged = this.quality.filter((p) => p.step >= this.warmup).length;
@@ -396,7 +396,8 @@ export class HealthMonitor {
   }
 
   private checkPlateau(q: QualityPoint): RunWarning | null {
-    if (!plateaued(this.quality, this.context)) return null;
+    // A run whose losses exploded is not done, it is broken: the divergence warning says so.
+    if (this.exploded || !plateaued(this.quality, this.context)) return null;
     const record = scoreRecord(this.quality)!;
     return this.raise('plateau', q.step, 0, plateauMessage(record, this.quality), plateauAdvice(this.context, q.score), null);
   }
@@ -404,6 +405,11 @@ export class HealthMonitor {
 
 // Words. Figures are rounded to what a person reads: scores to whole points, D's scores to two
 // places, steps with thousands separators.
+
+/** A loss as a person reads it: one decimal, thousands separated (an exploded loss runs to millions). */
+function loss(value: number): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+}
 
 function steps(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -466,7 +472,7 @@ function overpoweringAdvice(context: HealthContext): string {
 
 function explodedMessage(mean: Means, span: number): string {
   return (
-    `loss_G has averaged ${mean.lossG.toFixed(1)} over the last ${steps(span)} steps and D scores generated images ` +
+    `loss_G has averaged ${loss(mean.lossG)} over the last ${steps(span)} steps and D scores generated images ` +
     `${probability(mean.dFake)}: training has diverged, and G's updates no longer improve its samples.`
   );
 }
@@ -511,9 +517,9 @@ function plateauMessage(record: { point: QualityPoint; index: number }, points: 
   const last = points[points.length - 1]!;
   const evaluations = points.length - 1 - record.index;
   return (
-    `The quality score has not improved by more than ${PLATEAU_GAIN} points (over ${PLATEAU_SMOOTHING} measurements) since step ${steps(record.point.step)} ` +
-    `(best ${score(record.point.score)}, now ${score(last.score)}; ${evaluations} measurements and ` +
-    `${steps(last.step - record.point.step)} steps since).`
+    `The quality score, averaged over its last ${PLATEAU_SMOOTHING} measurements, has not gained more than ${PLATEAU_GAIN} points ` +
+    `since step ${steps(record.point.step)} (${score(smoothedScore(points, record.index))} then, ` +
+    `${score(smoothedScore(points, points.length - 1))} now; ${evaluations} measurements and ${steps(last.step - record.point.step)} steps since).`
   );
 }
 

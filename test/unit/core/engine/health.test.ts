@@ -205,6 +205,17 @@ describe('HealthMonitor: divergence', () => {
     expect(verdict.text).toMatch(/^diverged: loss_G averaged/);
   });
 
+  it('does not call a run whose losses exploded a plateau, and writes a huge loss readably', () => {
+    const rng = new Prng(21);
+    const fed = feed(start(), 0, 1000, (s) => healthyStep(s, rng), (s) => healthyQuality(s, rng));
+    // Losses in the millions while the score sits flat (collapsed samples score the same every time).
+    const huge = (s: number): StepMetrics => ({ ...explodedStep(s, rng), lossG: 14_841_624.7 });
+    feed(fed, 1001, TOTAL, huge, (s) => ({ ...healthyQuality(s, rng), score: 59 }));
+    expect(codes(fed.returned)).toContain('divergence');
+    expect(codes(fed.returned)).not.toContain('plateau');
+    expect(fed.monitor.verdict({ status: 'completed', step: TOTAL }).text).toBe('diverged: loss_G averaged 14,841,624.7 over the last 200 steps');
+  });
+
   it('fires when the score falls far below its best twice in a row, not once', () => {
     const monitor = new HealthMonitor(context());
     const scores = [...rising(20), 70, 45];
@@ -291,7 +302,7 @@ describe('HealthMonitor: plateau', () => {
     feed(fed, 2901, TOTAL, (s) => healthyStep(s, rng), flat);
     expect(codes(fed.returned)).toEqual(['plateau']);
     const w = fed.returned[0]!;
-    expect(w.message).toMatch(/^The quality score has not improved by more than 2 points \(over 3 measurements\) since step 2,\d00 \(best 7\d, now 7\d; \d+ measurements and 1,\d00 steps since\)\.$/);
+    expect(w.message).toMatch(/^The quality score, averaged over its last 3 measurements, has not gained more than 2 points since step 2,\d00 \(7\d then, 7\d now; \d+ measurements and 1,\d00 steps since\)\.$/);
     expect(w.advice).toMatch(/^The run has done what it can/);
     const verdict = fed.monitor.verdict({ status: 'completed', step: TOTAL });
     expect(verdict.code).toBe('converged');
