@@ -289,7 +289,7 @@ describe('gan-studio generate', () => {
 
     const unknown = await runCli(['generate', '--run', '1', '--count', '2', '--class', 'Hat', '--out', byName], home);
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toMatch(/^gan-studio: unknown class "Hat"; classes: T-shirt\/top, Trouser, .*Ankle boot$/m);
+    expect(unknown.stderr).toMatch(/^gan-studio: unknown class "Hat"; classes: 0 T-shirt\/top, 1 Trouser, .*9 Ankle boot$/m);
     // An index past the last class is bad input too (exit 2), not an internal failure.
     const outOfRange = await runCli(['generate', '--run', '1', '--count', '2', '--class', '12', '--out', byName], home);
     expect(outOfRange.code, show(outOfRange)).toBe(2);

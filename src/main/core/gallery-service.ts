@@ -20,7 +20,8 @@ import { labDir, runDir } from './home';
 import type { GalleryImageRecord, GalleryRecord, GalleryStore, GallerySummaryRecord } from './store/gallery-store';
 import type { ModelStore, StoredModel } from './store/model-store';
 import type { RunStore } from './store/run-store';
-import { freeName, StudioError } from './studio';
+import { freeName } from './naming';
+import { StudioError } from './studio-error';
 
 export const GALLERIES_DIRNAME = 'galleries';
 export const MAX_GALLERY_IMAGES = 1024;

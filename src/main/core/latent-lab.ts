@@ -17,7 +17,8 @@ import { isConditional } from './engine/models';
 import type { Gallery, GalleryService } from './gallery-service';
 import { labDir, labRoot } from './home';
 import type { GalleryStore, LabOutputKind } from './store/gallery-store';
-import { StudioError } from './studio';
+import { classIndex } from './naming';
+import { StudioError } from './studio-error';
 
 export { LAB_DIRNAME, labRoot } from './home';
 export const MAX_LAB_OPERANDS = 8;
@@ -241,17 +242,8 @@ export class LatentLab {
  * giving a class there is an error.
  */
 function classOf(gallery: Gallery, given: number | null, fallback: number | null, what: string): number | null {
-  const { kind, numClasses, classNames = [] } = gallery.config;
-  if (!isConditional(kind)) {
-    if (given !== null) throw new StudioError(`${gallery.sourceName} is not a conditional model: ${what} cannot be given a class`);
-    return null;
-  }
-  if (given === null) return fallback ?? 0;
-  if (!Number.isInteger(given) || given < 0 || given >= numClasses) {
-    const known = classNames.length ? classNames.map((n, i) => `${i} ${n}`).join(', ') : `0 to ${numClasses - 1}`;
-    throw new StudioError(`class ${given} for ${what} is out of range; classes: ${known}`);
-  }
-  return given;
+  if (given !== null) return classIndex(gallery.config, given, gallery.sourceName, what);
+  return isConditional(gallery.config.kind) ? (fallback ?? 0) : null;
 }
 
 /**

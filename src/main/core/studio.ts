@@ -33,18 +33,11 @@ import {
   type SaveGalleryRequest,
 } from './gallery-service';
 import { processIsAlive, RunStore } from './store/run-store';
+import { classIndex, freeName } from './naming';
+import { StudioError } from './studio-error';
 import { LatentLab, type LabArithmeticRequest, type LabArithmeticResult, type LabInterpolateRequest, type LabInterpolateResult } from './latent-lab';
 
-/** A user-facing error: bad input or a request that cannot be met. Hosts print its message. */
-export class StudioError extends Error {
-  override name = 'StudioError';
-  constructor(
-    message: string,
-    readonly code: 'not-found' | 'invalid' | 'data' | 'conflict' | 'unsupported' | 'internal' = 'invalid',
-  ) {
-    super(message);
-  }
-}
+export { StudioError } from './studio-error';
 
 export interface TrainRequest {
   /** A new run's config; ignored when `resume` is set. */
@@ -165,7 +158,8 @@ export interface GenerateRequest extends GeneratorSource {
   classLabel?: number | string | null;
 }
 
-export interface RunDetails {
+/** A run with everything the store holds for it (absolute paths); hosts map it to the contract's RunDetails. */
+export interface StoredRunDetails {
   run: RunRecord;
   epochs: EpochSummary[];
   /** The sample timeline, by step. */
@@ -513,7 +507,7 @@ export class Studio {
   }
 
   /** A run with everything recorded for it but its per-step metrics. */
-  runDetails(runId: number): RunDetails {
+  runDetails(runId: number): StoredRunDetails {
     const run = this.getRun(runId);
     const active = this.active.has(runId);
     const checkpoints = this.runs.checkpoints(runId);
@@ -561,7 +555,10 @@ export class Studio {
       throw new StudioError(`count must be an integer from 1 to 10000 (got ${request.count})`);
     }
     // Bad input is refused before the generator is loaded.
-    if (request.runId !== undefined && request.classLabel !== undefined && request.classLabel !== null) resolveClass(this.getRun(request.runId), request.classLabel);
+    if (request.runId !== undefined && request.classLabel !== undefined && request.classLabel !== null) {
+      const run = this.getRun(request.runId);
+      classIndex(run.config.model, request.classLabel, `run ${run.id}`);
+    }
     const { generator, label, what, config } = await this.openGenerator(request);
     try {
       const conditional = isConditional(config.kind);
@@ -956,18 +953,6 @@ export class Studio {
   }
 }
 
-/** A class index of a conditional run from an index or a class name (case-insensitive). */
-function resolveClass(run: RunRecord, label: number | string): number {
-  const { kind, numClasses, classNames = [] } = run.config.model;
-  if (!isConditional(kind)) throw new StudioError(`run ${run.id} is not a conditional model: --class needs a cgan or cdcgan run`);
-  const text = String(label).trim();
-  const index = /^\d+$/.test(text) ? Number(text) : classNames.findIndex((n) => n.toLowerCase() === text.toLowerCase());
-  if (index < 0 || index >= numClasses) {
-    const known = classNames.length ? classNames.join(', ') : `0 to ${numClasses - 1}`;
-    throw new StudioError(`unknown class "${text}"; classes: ${known}`);
-  }
-  return index;
-}
 
 const MODEL_NAME = MODEL_NAME_PATTERN;
 
@@ -1067,15 +1052,6 @@ export function assignOperands(names: string[], given: OperandSeeds[]): { name: 
   return names.map((name) => ({ name, seeds: byName.get(name)! }));
 }
 
-/** A class index of a conditional model from an index or a class name (case-insensitive). */
-function classIndex(config: ModelConfig, label: number | string, what: string): number {
-  if (!isConditional(config.kind)) throw new StudioError(`${what} is not a conditional model: a class needs a cgan or cdcgan generator`);
-  const names = config.classNames ?? [];
-  const text = String(label).trim();
-  const index = /^\d+$/.test(text) ? Number(text) : names.findIndex((n) => n.toLowerCase() === text.toLowerCase());
-  if (index < 0 || index >= config.numClasses) throw new StudioError(`unknown class "${text}"; classes: ${names.length ? names.join(', ') : `0 to ${config.numClasses - 1}`}`);
-  return index;
-}
 
 function imageSize(batch: ImageBatch): number {
   return batch.height * batch.width * batch.channels;
@@ -1088,11 +1064,6 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-/** A file name not yet in `taken`: `stem.ext`, else `stem-1.ext`, `stem-2.ext`, … (never overwrite). */
-export function freeName(taken: Set<string>, stem: string, ext: string): string {
-  if (!taken.has(stem + ext)) return stem + ext;
-  for (let i = 1; ; i++) if (!taken.has(`${stem}-${i}${ext}`)) return `${stem}-${i}${ext}`;
-}
 
 /**
  * The config with the dataset's size / channels where `take` says so; a StudioError when the

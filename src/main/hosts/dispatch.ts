@@ -48,7 +48,7 @@ import type { LabArithmeticResult, LabInterpolateResult } from '../core/latent-l
 import type { GallerySummaryRecord } from '../core/store/gallery-store';
 import type { StoredDataset } from '../core/store/dataset-store';
 import type { StoredModel } from '../core/store/model-store';
-import { StudioError, type PlanPreview, type PlanPreviewRequest, type RunDetails as StudioRunDetails, type Studio, type TrainingHandle, type TrainRequest } from '../core/studio';
+import { StudioError, type PlanPreview, type PlanPreviewRequest, type StoredRunDetails, type Studio, type TrainingHandle, type TrainRequest } from '../core/studio';
 import { FolderBrowser } from './folder-browser';
 
 export interface DispatcherOptions {
@@ -232,7 +232,7 @@ function toWarningInfo(home: string, w: RunWarning): WarningInfo {
   return { ...rest, pair: toHomeFile(home, pairPath) };
 }
 
-function toRunDetails(home: string, d: StudioRunDetails): RunDetails {
+function toRunDetails(home: string, d: StoredRunDetails): RunDetails {
   return {
     run: d.run,
     epochs: d.epochs,

@@ -83,7 +83,7 @@ describe('latent arithmetic in classes', () => {
 
   it('refuses a class the model does not have, naming the classes', async () => {
     await expect(studio.labArithmetic({ galleryId: mixed.id, expression: 'a', operands: [{ name: 'a', indices: [0], classLabel: 2 }] })).rejects.toThrow(
-      /class 2 for operand "a" is out of range; classes: 0 circle, 1 square/,
+      /unknown class "2" for operand "a"; classes: 0 circle, 1 square/,
     );
     await expect(studio.labArithmetic({ galleryId: mixed.id, expression: 'a', operands: [{ name: 'a', indices: [0] }], resultClass: 5 })).rejects.toMatchObject({ code: 'invalid' });
   });
@@ -104,6 +104,6 @@ describe('interpolation between classes', () => {
     // Row 2 in class 0, not the class-1 gallery image.
     expect((await tile(r.strip, 2)).equals(await pixels(inZero.images[2]!.path))).toBe(true);
     expect((await tile(r.strip, 2)).equals(await pixels(mixed.images[2]!.path))).toBe(false);
-    await expect(studio.labInterpolate({ galleryId: mixed.id, from: 0, to: 2, frames: 3, toClass: 9 })).rejects.toThrow(/class 9 for the end is out of range/);
+    await expect(studio.labInterpolate({ galleryId: mixed.id, from: 0, to: 2, frames: 3, toClass: 9 })).rejects.toThrow(/unknown class "9" for the end; classes: 0 circle, 1 square/);
   });
 });
