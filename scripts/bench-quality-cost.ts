@@ -17,6 +17,7 @@ import { describeBackend, selectBackend } from '../src/main/core/engine/backends
 import { buildQualityReference, measureQuality, QUALITY_SAMPLES, REFERENCE_IMAGES } from '../src/main/core/engine/quality';
 import { Prng } from '../src/main/core/engine/rng';
 import type { ImageChannels, ImageDataset } from '../src/shared/types';
+import { median } from './stats';
 
 export interface QualityCostRow {
   size: number;
@@ -37,11 +38,6 @@ export const QUALITY_COST_SHAPES: readonly { size: number; channels: ImageChanne
   { size: 128, channels: 3 },
 ];
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function randomDataset(count: number, size: number, channels: ImageChannels, seed: number): ImageDataset {
   const rng = new Prng(seed);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Trainer } from '../src/main/core/engine/trainer';
 import type { ImageDataset, TrainConfig } from '../src/shared/types';
+import { median } from './stats';
 
 export const REMEDY_VARIANTS = [
   { name: 'plain', augment: false, ema: false },
@@ -30,11 +31,6 @@ export interface RemedyTiming {
   runsMs: Record<RemedyVariant, number[]>;
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /**
  * Times the four variants of `config` on `dataset`. `progress` hears what is running; every

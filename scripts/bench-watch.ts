@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WATCH, Trainer, type TrainerHooks, type WatchSchedule } from '../src/main/core/engine/trainer';
 import type { ImageDataset, QualityPoint, TrainConfig } from '../src/shared/types';
+import { median } from './stats';
 
 export const WATCH_OFF: WatchSchedule = { gridFirstSeconds: 1e9, gridEverySeconds: 1e9, qualityBudget: 0 };
 
@@ -45,12 +46,6 @@ export interface WatchTiming {
   evaluationMsPerStep: number;
 }
 
-function median(values: number[]): number {
-  const s = [...values].filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 async function spell(config: TrainConfig, dataset: ImageDataset, watch: WatchSchedule, seconds: number, root: string, name: string): Promise<WatchSpell> {
   const trainer = await Trainer.create({ config, dataset, runDir: join(root, name), resumeFrom: null, keepCheckpoints: 1, watch });

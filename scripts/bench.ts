@@ -45,6 +45,7 @@ import { Studio } from '../src/main/core/studio';
 import { nativeKernelsRegistered, nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../src/main/core/engine/native-kernels';
 import { timeConvKernels, wasmTrainingKernelsRegistered, type ConvBenchShape } from '../src/main/core/engine/wasm-kernels';
 import { TRAIN_DEFAULTS, type BackendInfo, type BackendName, type ImageDataset, type ModelConfig, type TrainConfig } from '../src/shared/types';
+import { median } from './stats';
 
 const DEFAULT_BATCH = 64;
 /** The batch every figure uses: DEFAULT_BATCH, or --batch N. */
@@ -266,11 +267,6 @@ function fmt(value: number, digits = 1): string {
   return value.toFixed(digits);
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** A fixed-width table row: the first column left-aligned, the others right-aligned. */
 function row(cells: string[], widths: number[]): string {
