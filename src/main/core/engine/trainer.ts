@@ -65,8 +65,8 @@ export const GRID_CLOCK_EVERY_S = 30;
 export const MAX_CLOCK_GRIDS = 100;
 /** Quality evaluations take at most this fraction of training time (the schedule adapts to their cost). */
 export const QUALITY_BUDGET = 0.03;
-/** Latents per batch when drawing the quality samples (bounds the memory of a 128 px generator). */
-const QUALITY_BATCH = 64;
+/** Latents per batch when drawing grids and quality samples (bounds the memory of a 128 px generator). */
+const SAMPLE_BATCH = 64;
 
 /** How often a run draws clock grids and scores itself (tests change them). */
 export interface WatchSchedule {
@@ -469,20 +469,7 @@ export class Trainer {
     const reference = this.quality;
     if (!reference) return 0;
     const t0 = performance.now();
-    const models = this.samplingModels();
-    const { size, channels } = this.setup.config.model;
-    const per = size * size * channels;
-    const samples = new Float32Array(QUALITY_SAMPLES * per);
-    for (let start = 0; start < QUALITY_SAMPLES; start += QUALITY_BATCH) {
-      const n = Math.min(QUALITY_BATCH, QUALITY_SAMPLES - start);
-      const out = tf.tidy(() => {
-        const z = this.qualityZ.slice([start, 0], [n, -1]) as tf.Tensor2D;
-        const labels = this.qualityLabels ? (this.qualityLabels.slice([start, 0], [n, -1]) as tf.Tensor2D) : null;
-        return generate(models, z, labels, false);
-      });
-      samples.set((await out.data()) as Float32Array, start * per);
-      out.dispose();
-    }
+    const samples = await this.draw(this.qualityZ, this.qualityLabels);
     const measure = measureQuality(reference, samples, QUALITY_SAMPLES);
     const seconds = (performance.now() - t0) / 1000;
     const point: QualityPoint = {
@@ -672,10 +659,29 @@ export class Trainer {
    * (batch-norm running statistics), as floats in [-1, 1].
    */
   async sampleFixed(): Promise<Float32Array> {
+    return this.draw(this.fixedZ, this.fixedLabels);
+  }
+
+  /**
+   * The sampling generator (the averaged one when on) on latents `z` (and `labels`) in inference
+   * mode, SAMPLE_BATCH at a time (bounding a 128 px generator's memory), as floats in [-1, 1].
+   */
+  private async draw(z: tf.Tensor2D, labels: tf.Tensor2D | null): Promise<Float32Array> {
     const models = this.samplingModels();
-    const out = tf.tidy(() => generate(models, this.fixedZ, this.fixedLabels, false));
-    const values = (await out.data()) as Float32Array;
-    out.dispose();
+    const count = z.shape[0];
+    const { size, channels } = this.setup.config.model;
+    const per = size * size * channels;
+    const values = new Float32Array(count * per);
+    for (let start = 0; start < count; start += SAMPLE_BATCH) {
+      const n = Math.min(SAMPLE_BATCH, count - start);
+      const out = tf.tidy(() => {
+        const zs = z.slice([start, 0], [n, -1]) as tf.Tensor2D;
+        const ls = labels ? (labels.slice([start, 0], [n, -1]) as tf.Tensor2D) : null;
+        return generate(models, zs, ls, false);
+      });
+      values.set((await out.data()) as Float32Array, start * per);
+      out.dispose();
+    }
     return values;
   }
 
