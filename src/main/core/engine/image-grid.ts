@@ -116,36 +116,23 @@ export function spreadFrames(count: number, max: number): number[] {
  */
 export async function encodeGifFromPngs(files: readonly string[], delayMs: number): Promise<{ gif: Buffer; frames: number }> {
   if (files.length === 0) throw new Error('there are no frames to animate');
-  const decoded: Buffer[] = [];
-  let width = 0;
-  let height = 0;
-  for (const file of files) {
-    const { data, info } = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    if (decoded.length === 0) ({ width, height } = info);
-    else if (info.width !== width || info.height !== height) {
-      throw new Error(`${basename(file)} is ${info.width}x${info.height}; the first frame is ${width}x${height}`);
-    }
-    decoded.push(data);
-  }
+  const first = await sharp(files[0]!).metadata();
+  const width = first.width ?? 0;
+  const height = first.height ?? 0;
   const factor = Math.max(1, Math.ceil(width / TIMELINE_GIF_MAX_WIDTH));
   const outW = Math.floor(width / factor);
   const outH = Math.floor(height / factor);
-  const stacked = Buffer.alloc(outW * outH * 3 * decoded.length);
-  decoded.forEach((frame, f) => {
-    const base = f * outW * outH * 3;
-    for (let y = 0; y < outH; y++) {
-      for (let x = 0; x < outW; x++) {
-        const src = ((y * factor) * width + x * factor) * 3;
-        const dst = base + (y * outW + x) * 3;
-        stacked[dst] = frame[src]!;
-        stacked[dst + 1] = frame[src + 1]!;
-        stacked[dst + 2] = frame[src + 2]!;
-      }
+  const frames: Buffer[] = [];
+  for (const file of files) {
+    const meta = await sharp(file).metadata();
+    if (meta.width !== width || meta.height !== height) {
+      throw new Error(`${basename(file)} is ${meta.width}x${meta.height}; the first frame is ${width}x${height}`);
     }
-  });
-  const delays = decoded.map((_, i) => (i === decoded.length - 1 ? delayMs * 3 : delayMs));
-  const gif = await sharp(stacked, { raw: { width: outW, height: outH * decoded.length, channels: 3, pageHeight: outH } })
+    frames.push(await sharp(file).removeAlpha().toColourspace('srgb').resize(outW, outH, { kernel: 'nearest' }).raw().toBuffer());
+  }
+  const delays = frames.map((_, i) => (i === frames.length - 1 ? delayMs * 3 : delayMs));
+  const gif = await sharp(Buffer.concat(frames), { raw: { width: outW, height: outH * frames.length, channels: 3, pageHeight: outH } })
     .gif({ loop: 0, delay: delays, keepDuplicateFrames: true })
     .toBuffer();
-  return { gif, frames: decoded.length };
+  return { gif, frames: frames.length };
 }
