@@ -33,7 +33,7 @@ export default defineConfig({
         input: {
           index: resolve('src/main/hosts/electron/index.ts'),
           cli: resolve('src/main/hosts/cli/index.ts'),
-          'training-worker': resolve('src/main/core/engine/training-worker.ts'),
+          'training-worker': resolve('src/main/core/engine/worker/training-worker.ts'),
         },
       },
     },

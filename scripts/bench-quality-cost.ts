@@ -1,5 +1,5 @@
 /**
- * What the training-time quality measure (src/main/core/engine/quality.ts) costs: for 28x28x1,
+ * What the training-time quality measure (src/main/core/engine/ml/quality.ts) costs: for 28x28x1,
  * 64x64x3 and 128x128x3 datasets of REFERENCE_IMAGES images, the time to build the reference (once
  * a run) and the median time of one measureQuality of QUALITY_SAMPLES samples (as often as the
  * trainer's schedule asks), on the backend selectBackend picks. The pixels are random bytes: the
@@ -13,9 +13,9 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { describeBackend, selectBackend } from '../src/main/core/engine/backends';
-import { buildQualityReference, measureQuality, QUALITY_SAMPLES, REFERENCE_IMAGES } from '../src/main/core/engine/quality';
-import { Prng } from '../src/main/core/engine/rng';
+import { describeBackend, selectBackend } from '../src/main/core/engine/backend/backends';
+import { buildQualityReference, measureQuality, QUALITY_SAMPLES, REFERENCE_IMAGES } from '../src/main/core/engine/ml/quality';
+import { Prng } from '../src/main/core/engine/ml/rng';
 import type { ImageChannels, ImageDataset } from '../src/shared/types';
 import { median } from './stats';
 

@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Trainer } from '../src/main/core/engine/trainer';
+import { Trainer } from '../src/main/core/engine/ml/trainer';
 import type { ImageDataset, TrainConfig } from '../src/shared/types';
 import { median } from './stats';
 

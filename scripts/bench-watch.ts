@@ -11,7 +11,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_WATCH, Trainer, type TrainerHooks, type WatchSchedule } from '../src/main/core/engine/trainer';
+import { DEFAULT_WATCH, Trainer, type TrainerHooks, type WatchSchedule } from '../src/main/core/engine/ml/trainer';
 import type { ImageDataset, QualityPoint, TrainConfig } from '../src/shared/types';
 import { median } from './stats';
 

@@ -11,7 +11,7 @@
  *     training worker's memory) and the size of the wasm heap.
  *  2. Conv kernel timings at the convolution shapes the chosen models use (read from the built
  *     models): Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter. On wasm the two backprop
- *     kernels are GAN Studio's own (./src/main/core/engine/wasm-kernels.ts); elsewhere they are
+ *     kernels are GAN Studio's own (./src/main/core/engine/backend/wasm-kernels.ts); elsewhere they are
  *     the backend's, and labelled so.
  *  3. --peer: the PyTorch peer (scripts/peer/torch_dcgan.py) on the
  *     same models, batch, thread count and number of timed steps, and the ratio ours/peer. It has
@@ -37,13 +37,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { BACKEND_ORDER, describeBackend, selectBackend } from '../src/main/core/engine/backends';
-import { buildGan, disposeGan } from '../src/main/core/engine/models';
-import { Prng } from '../src/main/core/engine/rng';
-import { DEFAULT_WATCH, Trainer } from '../src/main/core/engine/trainer';
+import { BACKEND_ORDER, describeBackend, selectBackend } from '../src/main/core/engine/backend/backends';
+import { buildGan, disposeGan } from '../src/main/core/engine/ml/models';
+import { Prng } from '../src/main/core/engine/ml/rng';
+import { DEFAULT_WATCH, Trainer } from '../src/main/core/engine/ml/trainer';
 import { Studio } from '../src/main/core/studio';
-import { nativeKernelsRegistered, nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../src/main/core/engine/native-kernels';
-import { timeConvKernels, wasmTrainingKernelsRegistered, type ConvBenchShape } from '../src/main/core/engine/wasm-kernels';
+import { nativeKernelsRegistered, nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../src/main/core/engine/backend/native-kernels';
+import { timeConvKernels, wasmTrainingKernelsRegistered, type ConvBenchShape } from '../src/main/core/engine/backend/wasm-kernels';
 import { TRAIN_DEFAULTS, type BackendInfo, type BackendName, type ImageDataset, type ModelConfig, type TrainConfig } from '../src/shared/types';
 import { median } from './stats';
 

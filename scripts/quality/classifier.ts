@@ -19,8 +19,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { fileHandler, MODEL_FILE, serializeLayersModel, WEIGHTS_FILE } from '../../src/main/core/engine/export';
-import { permutation } from '../../src/main/core/engine/rng';
+import { fileHandler, MODEL_FILE, serializeLayersModel, WEIGHTS_FILE } from '../../src/main/core/engine/ml/export';
+import { permutation } from '../../src/main/core/engine/ml/rng';
 import { CLASSES, PIXELS, SIDE, toUnitRange, type ImageSet } from './fashion-mnist';
 import { featureMatrix, type FeatureMatrix } from './linalg';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 
 import { readIdxSet } from '../../src/main/core/data/idx-reader';
-import { mixSeed, permutation } from '../../src/main/core/engine/rng';
+import { mixSeed, permutation } from '../../src/main/core/engine/ml/rng';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 export const SIDE = 28;

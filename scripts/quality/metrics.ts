@@ -11,7 +11,7 @@
  *    equally frequent classes, 0 when every sample is one class): a one-number diversity summary.
  */
 import { meanAndCovariance, matMul, sqrtPsd, symmetricEigen, type FeatureMatrix } from './linalg';
-import { Prng } from '../../src/main/core/engine/rng';
+import { Prng } from '../../src/main/core/engine/ml/rng';
 
 export interface GaussianStats {
   d: number;

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:quality-rank [-- flags]`: does the training-time quality score
- * (src/main/core/engine/quality.ts: a fixed random network's features, no download) order a real
+ * (src/main/core/engine/ml/quality.ts: a fixed random network's features, no download) order a real
  * run's checkpoints as the quality benchmark's classifier FID does?
  *
  *  1. Trains one DCGAN-28 (the papers' recipe: batch 64, Adam 2e-4 / 0.5, no remedies) with the
@@ -27,12 +27,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { describeBackend, selectBackend } from '../../src/main/core/engine/backends';
-import { LoadedGenerator } from '../../src/main/core/engine/generator';
-import { toBytes } from '../../src/main/core/engine/image-grid';
-import { buildQualityReference, measureQuality, QUALITY_SAMPLES, type QualityMeasure } from '../../src/main/core/engine/quality';
-import { mixSeed, permutation, Prng } from '../../src/main/core/engine/rng';
-import { checkpointName, Trainer, type TrainerHooks } from '../../src/main/core/engine/trainer';
+import { describeBackend, selectBackend } from '../../src/main/core/engine/backend/backends';
+import { LoadedGenerator } from '../../src/main/core/engine/ml/generator';
+import { toBytes } from '../../src/main/core/images/image-grid';
+import { buildQualityReference, measureQuality, QUALITY_SAMPLES, type QualityMeasure } from '../../src/main/core/engine/ml/quality';
+import { mixSeed, permutation, Prng } from '../../src/main/core/engine/ml/rng';
+import { checkpointName, Trainer, type TrainerHooks } from '../../src/main/core/engine/ml/trainer';
 import { TRAIN_DEFAULTS, type ImageDataset, type TrainConfig } from '../../src/shared/types';
 import { accuracy, buildClassifier, cacheKey, classify, CLASSIFIER_VERSION, FULL_RECIPE, loadCachedClassifier, saveClassifier, trainClassifier } from './classifier';
 import { reference, scoreImages, type Reference } from './evaluate';

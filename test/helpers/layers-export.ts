@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileHandler, serializeLayersModel, MODEL_FILE, WEIGHTS_FILE } from '../../src/main/core/engine/export';
+import { fileHandler, serializeLayersModel, MODEL_FILE, WEIGHTS_FILE } from '../../src/main/core/engine/ml/export';
 
 export interface Reloaded {
   /** The model as tf.loadLayersModel reads it back. */

@@ -6,9 +6,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/main/core/engine/backends';
-import { fileHandler } from '../../src/main/core/engine/export';
-import { seededLatent } from '../../src/main/core/engine/latent';
+import { selectBackend } from '../../src/main/core/engine/backend/backends';
+import { fileHandler } from '../../src/main/core/engine/ml/export';
+import { seededLatent } from '../../src/main/core/engine/ml/latent';
 import { BUNDLE, PNG_SIGNATURE, removeTempDirs, REPO, runCli, sha256, show, tempDir } from './helpers/cli-harness';
 import { writeSyntheticIdxSet } from './helpers/idx-files';
 

@@ -1,7 +1,7 @@
 // Galleries: N images drawn from seeded latents at a run's latest checkpoint (or by an imported
 // model), kept as PNGs under <home>/galleries/<id>/ and as rows holding each image's latent (seed +
 // index + class), so any image can be drawn again later, also at another checkpoint of the run
-// (a full checkpoint or a generator snapshot: see engine/generator-snapshot.ts). Saving copies them
+// (a full checkpoint or a generator snapshot: see formats/generator-snapshot.ts). Saving copies them
 // (or one grid of them) into a user's folder and never replaces a file that is already there.
 // Deleting a gallery (or its run, or its model) removes its files and its latent-lab folders.
 
@@ -10,12 +10,12 @@ import { copyFile, link, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { ModelConfig, RunRecord } from '../../shared/types';
-import { selectBackend } from './engine/backends';
-import { loadGeneratorExport } from './engine/export';
-import { LoadedGenerator } from './engine/generator';
-import { listSnapshots } from './engine/generator-snapshot';
-import { encodePng, tileGrid, writeImagePngs, type ImageBatch } from './engine/image-grid';
-import { isConditional } from './engine/models';
+import { selectBackend } from './engine/backend/backends';
+import { loadGeneratorExport } from './engine/ml/export';
+import { LoadedGenerator } from './engine/ml/generator';
+import { listSnapshots } from './formats/generator-snapshot';
+import { encodePng, tileGrid, writeImagePngs, type ImageBatch } from './images/image-grid';
+import { isConditional } from './engine/ml/models';
 import { labDir, runDir } from './home';
 import type { GalleryImageRecord, GalleryRecord, GalleryStore, GallerySummaryRecord } from './store/gallery-store';
 import type { ModelStore, StoredModel } from './store/model-store';

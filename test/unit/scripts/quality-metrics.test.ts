@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { featureMatrix, matMul, meanAndCovariance, sqrtPsd, symmetricEigen, type FeatureMatrix } from '../../../scripts/quality/linalg';
 import { classHistogram, fid, frechetDistance, histogramEntropy, kid, mmd2Unbiased, type GaussianStats } from '../../../scripts/quality/metrics';
-import { Prng } from '../../../src/main/core/engine/rng';
+import { Prng } from '../../../src/main/core/engine/ml/rng';
 
 /** A standard normal draw (Box–Muller). */
 function normal(rng: Prng): number {

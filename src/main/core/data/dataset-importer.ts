@@ -34,7 +34,8 @@ import { cifar10ClassNames, cifar10RecordCount, findCifar10, readCifar10Chunks, 
 import { ContactSheet } from './contact-sheet';
 import { DataError } from './data-error';
 import { CACHE_EXTENSION, DatasetCacheWriter, readDatasetCacheInfo, type DatasetCacheMeta } from './dataset-cache';
-import { findIdxTrainingSet, idxClassNames, resizeBatch, resizeRgbBatch, transposeBatch } from './dataset-loader';
+import { findIdxTrainingSet, idxClassNames, transposeBatch } from './dataset-loader';
+import { resizeBatch, resizeRgbBatch } from '../images/resize';
 import { describeMagic, findLabelsFile, IDX_IMAGES_MAGIC, readIdxHeader, readIdxSet } from './idx-reader';
 import { openImageFolder, noUsableImages, sortClassNames, streamImageFolder, type FolderEntry } from './image-folder';
 

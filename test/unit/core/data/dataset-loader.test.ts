@@ -12,8 +12,8 @@ import {
   FASHION_MNIST_CLASSES,
   idxClassNames,
   loadImageDataset,
-  resizeBatch,
 } from '../../../../src/main/core/data/dataset-loader';
+import { resizeBatch } from '../../../../src/main/core/images/resize';
 
 function idx(magic: number, dims: number[], body: Uint8Array): Buffer {
   const head = Buffer.alloc(4 + 4 * dims.length);

@@ -3,8 +3,8 @@
 // one JSON line with the backend's details and the metrics. The process must then exit by itself.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { selectBackend } from '../../../../../src/main/core/engine/backends';
-import { Trainer } from '../../../../../src/main/core/engine/trainer';
+import { selectBackend } from '../../../../../src/main/core/engine/backend/backends';
+import { Trainer } from '../../../../../src/main/core/engine/ml/trainer';
 import type { TrainConfig } from '../../../../../src/shared/types';
 import { syntheticDataset } from '../../../../helpers/datasets';
 import { testConfig } from '../../../../helpers/train-config';
