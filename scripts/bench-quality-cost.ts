@@ -13,7 +13,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { describeBackend, selectBackend } from '../src/main/core/engine/backend/backends';
+import { describeBackend } from '../src/shared/backend';
+import { selectBackend } from '../src/main/core/engine/backend/backends';
 import { buildQualityReference, measureQuality, QUALITY_SAMPLES, REFERENCE_IMAGES } from '../src/main/core/engine/ml/quality';
 import { Prng } from '../src/main/core/engine/ml/rng';
 import type { ImageChannels, ImageDataset } from '../src/shared/types';

@@ -24,7 +24,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { describeBackend, selectBackend } from '../src/main/core/engine/backend/backends';
+import { describeBackend } from '../src/shared/backend';
+import { selectBackend } from '../src/main/core/engine/backend/backends';
 import { mixSeed, permutation, Prng } from '../src/main/core/engine/ml/rng';
 import { caseFlags, CASE_GROUPS, parseGroups, planCases, reportedSwitch, sameSettings, SWITCHES, type CaseGroup, type CaseSpec, type EffectiveSettings, type Switch } from './quality/cases';
 import {

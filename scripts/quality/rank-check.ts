@@ -27,7 +27,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { describeBackend, selectBackend } from '../../src/main/core/engine/backend/backends';
+import { describeBackend } from '../../src/shared/backend';
+import { selectBackend } from '../../src/main/core/engine/backend/backends';
 import { LoadedGenerator } from '../../src/main/core/engine/ml/generator';
 import { toBytes } from '../../src/main/core/images/image-grid';
 import { buildQualityReference, measureQuality, QUALITY_SAMPLES, type QualityMeasure } from '../../src/main/core/engine/ml/quality';

@@ -15,7 +15,7 @@ import { loadGeneratorExport } from './engine/ml/export';
 import { LoadedGenerator } from './engine/ml/generator';
 import { listSnapshots } from './formats/generator-snapshot';
 import { encodePng, tileGrid, writeImagePngs, type ImageBatch } from './images/image-grid';
-import { isConditional } from './engine/ml/models';
+import { isConditional } from '../../shared/models';
 import { labDir, runDir } from './home';
 import type { GalleryImageRecord, GalleryRecord, GalleryStore, GallerySummaryRecord } from './store/gallery-store';
 import type { ModelStore, StoredModel } from './store/model-store';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { LoadedGenerator } from './engine/ml/generator';
 import { encodeGif, encodePng, tileGrid, writeFileAtomic, writeImagePngs, type ImageBatch } from './images/image-grid';
 import { combine, formatExpression, interpolate, meanLatent, parseExpression, seededLatent, type InterpolationMode, type Latent, type Term } from './engine/ml/latent';
-import { isConditional } from './engine/ml/models';
+import { isConditional } from '../../shared/models';
 import type { Gallery, GalleryService } from './gallery-service';
 import { labDir, labRoot } from './home';
 import type { GalleryStore, LabOutputKind } from './store/gallery-store';

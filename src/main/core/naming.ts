@@ -1,7 +1,7 @@
 // Small rules the services share about names: output files that never replace one, and the class
 // a user names for a conditional model.
 import type { ModelConfig } from '../../shared/types';
-import { isConditional } from './engine/ml/models';
+import { isConditional } from '../../shared/models';
 import { StudioError } from './studio-error';
 
 /** A file name not yet in `taken`: `stem.ext`, else `stem-1.ext`, `stem-2.ext`, … (never overwrite). */

@@ -15,7 +15,7 @@ import { LoadedGenerator } from './engine/ml/generator';
 import { EXPORT_FILES, loadGeneratorExport, readSidecarSync, sidecarConfig, writeGeneratorExport, type GeneratorSidecar } from './engine/ml/export';
 import { encodeGif, encodeGifFromPngs, spreadFrames, TIMELINE_GIF_MAX_FRAMES, tileGrid, encodePng, writeFileAtomic, writeGridPng, writeImagePngs, type ImageBatch } from './images/image-grid';
 import { combine, formatExpression, interpolate, meanLatent, parseExpression, seededLatent, type InterpolationMode, type Latent } from './engine/ml/latent';
-import { isConditional, validateModelConfig } from './engine/ml/models';
+import { isConditional, validateModelConfig } from '../../shared/models';
 import { SetupError, TrainingSession, type TrainingSessionEvents } from './engine/worker/training-session';
 import type { DataReady } from './engine/worker/worker-protocol';
 import { ensureHome, modelsDir, runDir } from './home';

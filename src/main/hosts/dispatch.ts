@@ -42,7 +42,7 @@ import { parseRequest } from '../../shared/schemas';
 import type { GridRecord, RunVerdict, RunWarning, StepMetrics } from '../../shared/types';
 import { newRunConfig } from '../../shared/training-defaults';
 import type { ImportSummary } from '../core/data/dataset-importer';
-import { isConditional } from '../core/engine/ml/models';
+import { isConditional } from '../../shared/models';
 import type { Gallery, RegeneratedImage } from '../core/gallery-service';
 import type { LabArithmeticResult, LabInterpolateResult } from '../core/latent-lab';
 import type { GallerySummaryRecord } from '../core/store/gallery-store';

@@ -3,7 +3,7 @@ import pkg from '../../../../package.json';
 import type { QualityPoint, RunRecord, StepMetrics } from '../../../shared/types';
 import { formatDurationWords } from '../../../shared/format';
 import { describePlan } from '../../../shared/training-plan';
-import { describeBackend } from '../../core/engine/backend/backends';
+import { describeBackend } from '../../../shared/backend';
 import { resolveHome } from '../../core/home';
 import type { StoredDataset } from '../../core/store/dataset-store';
 import type { StoredModel } from '../../core/store/model-store';

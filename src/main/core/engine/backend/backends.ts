@@ -10,16 +10,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { BACKEND_ENV_VAR, BACKEND_ORDER } from '../../../../shared/backend';
 import type { BackendInfo, BackendName } from '../../../../shared/types';
 import { registerNativeKernels } from './native-kernels';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 import { patchForWasmThreads, trimWasmThreads, wantedWasmThreads, type WasmThreadsPatch } from './wasm-threads';
-
-/** Every backend, best first. */
-export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-
-/** Environment variable that forces a backend when `prefer` is absent or 'auto'. */
-export const BACKEND_ENV_VAR = 'GAN_STUDIO_BACKEND';
 
 const NATIVE_PACKAGES = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
@@ -264,13 +259,4 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
     }
   }
   throw new Error(`No TensorFlow.js backend could be started: ${skipped.map((s) => s.reason).join('; ')}`);
-}
-
-/** Multi-line text for logs and `--version`-style output. */
-export function describeBackend(info: BackendInfo): string {
-  const lines = [`backend: ${info.reason}`];
-  const facts = Object.entries(info.details).map(([k, v]) => `${k}=${String(v)}`);
-  if (facts.length > 0) lines.push(`  ${facts.join(', ')}`);
-  for (const s of info.skipped) lines.push(`  skipped ${s.name}: ${s.reason}`);
-  return lines.join('\n');
 }

@@ -16,7 +16,7 @@ import type { ModelConfig, ModelKind } from '../../../../shared/types';
 import { MODEL_KINDS } from '../../../../shared/types';
 import { LoadedGenerator } from './generator';
 import { writeFileAtomic } from '../../images/image-grid';
-import { isConditional, validateModelConfig } from './models';
+import { isConditional, validateModelConfig } from '../../../../shared/models';
 
 export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';

@@ -6,7 +6,8 @@ import type { ModelConfig } from '../../../../shared/types';
 import { readCheckpoint } from '../../formats/checkpoint';
 import { SNAPSHOT_KIND, type SnapshotMeta } from '../../formats/generator-snapshot';
 import type { ImageBatch } from '../../images/image-grid';
-import { buildGenerator, generate, isConditional, type GeneratorModels } from './models';
+import { buildGenerator, generate, type GeneratorModels } from './models';
+import { isConditional } from '../../../../shared/models';
 import { mixSeed, Stream } from './rng';
 import type { CheckpointMeta } from './trainer';
 

@@ -15,7 +15,7 @@ import { readDatasetCache } from '../../data/dataset-cache';
 import { loadImageDataset, type LoadResult } from '../../data/dataset-loader';
 import { selectBackend } from '../backend/backends';
 import { snapshotsDir, writeGeneratorSnapshot } from '../../formats/generator-snapshot';
-import { isConditional } from '../ml/models';
+import { isConditional } from '../../../../shared/models';
 import { stepsPerEpoch, totalSteps, Trainer, describeError, type ControlSignal } from '../ml/trainer';
 import type { HostToWorker, TrainingBegin, TrainingJob, WorkerToHost } from './worker-protocol';
 

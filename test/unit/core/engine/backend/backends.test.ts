@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BACKEND_ENV_VAR, describeBackend, selectBackend } from '../../../../../src/main/core/engine/backend/backends';
+import { BACKEND_ENV_VAR, describeBackend } from '../../../../../src/shared/backend';
+import { selectBackend } from '../../../../../src/main/core/engine/backend/backends';
 import { nativeKernelsRegistered, nativeStatus } from '../../../../../src/main/core/engine/backend/native-kernels';
 import { wasmTrainingKernelsRegistered } from '../../../../../src/main/core/engine/backend/wasm-kernels';
 
